@@ -1,0 +1,438 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/gyre-dev/gyre/internal/hlc"
+)
+
+// Options configure a DB.
+type Options struct {
+	// Dir is the directory holding the database. Required; created if
+	// missing.
+	Dir string
+	// FS is the filesystem. Default vfs.Default; tests use vfs.NewMem().
+	FS vfs.FS
+	// Region names this region; it is the origin of local writes.
+	// Default "local".
+	Region string
+	// Clock stamps every write. Default: an hlc.Clock on the wall clock.
+	Clock *hlc.Clock
+	// Now is the wall clock for TTL expiry and idempotency windows.
+	// Default time.Now.
+	Now func() time.Time
+	// Logger receives background errors and lifecycle events. Default
+	// slog.Default().
+	Logger *slog.Logger
+	// CacheSize is Pebble's block cache size in bytes. Default 64 MiB.
+	CacheSize int64
+	// TTLInterval is how often expired items are looked for. Default 1s.
+	TTLInterval time.Duration
+	// TTLBatch bounds the items examined per table in one TTL pass, so a
+	// large table is swept over several passes. Default 10000; must be
+	// positive.
+	TTLBatch int
+	// TombstoneHorizon returns the timestamp below which the tombstones
+	// that deletes leave may be collected: every replica has applied past
+	// it. Default: the clock's current time, right for a region without
+	// replicas.
+	TombstoneHorizon func() hlc.Timestamp
+}
+
+func (o *Options) ensureDefaults() {
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.Region == "" {
+		o.Region = "local"
+	}
+	if o.Clock == nil {
+		o.Clock = hlc.NewClock(nil, 0)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = 64 << 20
+	}
+	if o.TTLInterval == 0 {
+		o.TTLInterval = time.Second
+	}
+	if o.TTLBatch == 0 {
+		o.TTLBatch = 10000
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Dir == "" {
+		errs = append(errs, errors.New("store: Options.Dir is required"))
+	}
+	if o.TTLInterval < 0 {
+		errs = append(errs, fmt.Errorf("store: Options.TTLInterval %v is negative", o.TTLInterval))
+	}
+	if o.TTLBatch < 0 {
+		errs = append(errs, fmt.Errorf("store: Options.TTLBatch %d is negative", o.TTLBatch))
+	}
+	if o.CacheSize < 0 {
+		errs = append(errs, fmt.Errorf("store: Options.CacheSize %d is negative", o.CacheSize))
+	}
+	return errors.Join(errs...)
+}
+
+// DB is one region's tables. It is safe for concurrent use.
+type DB struct {
+	opts Options
+	pdb  *pebble.DB
+	log  *slog.Logger
+
+	// locks serialize writers of one item from read to commit. An item's
+	// lock is chosen by hashing its Pebble key; a schema change takes all
+	// of them (see barrier).
+	locks [lockStripes]sync.Mutex
+
+	mu struct {
+		sync.RWMutex
+		tables map[string]*Table
+		lastID uint32
+		closed bool
+	}
+
+	ctx    context.Context // canceled by Close; bounds background work
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+}
+
+const lockStripes = 4096
+
+// Open opens (or creates) the database in o.Dir, loads its tables and starts
+// the background work (TTL expiry, index backfills left unfinished by an
+// earlier run). The caller must Close it.
+func Open(o Options) (_ *DB, err error) {
+	o.ensureDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	cache := pebble.NewCache(o.CacheSize)
+	defer cache.Unref()
+	popts := &pebble.Options{
+		FS:                 o.FS,
+		Cache:              cache,
+		Merger:             counterMerger,
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             pebbleLogger{o.Logger},
+	}
+	pdb, err := pebble.Open(o.Dir, popts)
+	if err != nil {
+		return nil, fmt.Errorf("store: opening %s: %w", o.Dir, err)
+	}
+	db := &DB{opts: o, pdb: pdb, log: o.Logger.With("component", "store")}
+	defer func() {
+		if err != nil {
+			pdb.Close()
+		}
+	}()
+	db.mu.tables = map[string]*Table{}
+	if err := db.load(); err != nil {
+		return nil, err
+	}
+	db.ctx, db.cancel = context.WithCancel(context.Background())
+	for _, t := range db.mu.tables {
+		for _, ix := range t.Indexes {
+			if ix.Status == StatusCreating {
+				db.startBackfill(t.Name, ix.Name)
+			}
+		}
+	}
+	db.bg.Add(1)
+	go db.sweepLoop()
+	return db, nil
+}
+
+// load reads the table metadata.
+func (db *DB) load() error {
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: metaTablePrefix, UpperBound: prefixEnd(metaTablePrefix)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		t := &Table{}
+		if err := json.Unmarshal(it.Value(), t); err != nil {
+			return fmt.Errorf("store: decoding metadata of table %q: %w", it.Key()[len(metaTablePrefix):], err)
+		}
+		db.mu.tables[t.Name] = t
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	v, closer, err := db.pdb.Get(metaLastID)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		db.mu.lastID = binary.BigEndian.Uint32(v)
+		closer.Close()
+	}
+	return nil
+}
+
+// Close stops background work and closes the database. Writes in progress
+// finish first. Close is idempotent.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.mu.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.mu.closed = true
+	db.mu.Unlock()
+	db.cancel()
+	db.bg.Wait()
+	// Take every item lock so no write is between its read and its commit.
+	db.lockAll()
+	defer db.unlockAll()
+	return db.pdb.Close()
+}
+
+// Region returns the name of the region this database belongs to.
+func (db *DB) Region() string { return db.opts.Region }
+
+// Clock returns the clock that stamps this database's writes.
+func (db *DB) Clock() *hlc.Clock { return db.opts.Clock }
+
+// Table returns the table's current schema and settings, a snapshot the
+// caller must not modify.
+func (db *DB) Table(name string) (*Table, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.mu.closed {
+		return nil, ErrClosed
+	}
+	t, ok := db.mu.tables[name]
+	if !ok {
+		return nil, tableNotFound(name)
+	}
+	return t, nil
+}
+
+// TableNames returns the names of all tables in byte order.
+func (db *DB) TableNames() []string {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	names := make([]string, 0, len(db.mu.tables))
+	for n := range db.mu.tables {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// CreateTable creates a table from t's Name, Key, Attributes, Indexes and
+// settings; it assigns the ids and the creation time and returns the stored
+// table. The caller validates the schema against DynamoDB's rules.
+func (db *DB) CreateTable(t *Table) (*Table, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return nil, ErrClosed
+	}
+	if _, ok := db.mu.tables[t.Name]; ok {
+		return nil, fmt.Errorf("%w: %s", ErrTableExists, t.Name)
+	}
+	t = t.clone()
+	t.ID = db.nextIDLocked()
+	for i := range t.Indexes {
+		t.Indexes[i].ID = db.nextIDLocked()
+		t.Indexes[i].Status = StatusActive
+	}
+	t.Created = db.opts.Now().UTC()
+	t.Status = StatusActive
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	if err := db.putMeta(b, t); err != nil {
+		return nil, err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return nil, err
+	}
+	db.mu.tables[t.Name] = t
+	return t, nil
+}
+
+func (db *DB) nextIDLocked() uint32 {
+	db.mu.lastID++
+	return db.mu.lastID
+}
+
+// putMeta writes t's metadata and the id counter into b.
+func (db *DB) putMeta(b *pebble.Batch, t *Table) error {
+	js, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	if err := b.Set(tableMetaKey(t.Name), js, nil); err != nil {
+		return err
+	}
+	return b.Set(metaLastID, binary.BigEndian.AppendUint32(nil, db.mu.lastID), nil)
+}
+
+// DeleteTable deletes the table, its items and its indexes, and returns its
+// last schema.
+func (db *DB) DeleteTable(name string) (*Table, error) {
+	db.lockAll()
+	defer db.unlockAll()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return nil, ErrClosed
+	}
+	t, ok := db.mu.tables[name]
+	if !ok {
+		return nil, tableNotFound(name)
+	}
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	ids := []uint32{t.ID}
+	spans := [][]byte{spanPrefix(prefixItem, t.ID)}
+	for _, ix := range t.Indexes {
+		ids = append(ids, ix.ID)
+		spans = append(spans, spanPrefix(prefixIndex, ix.ID))
+	}
+	for _, s := range spans {
+		if err := b.DeleteRange(s, prefixEnd(s), nil); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range ids {
+		if err := b.Delete(counterKey(id), nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.Delete(tableMetaKey(name), nil); err != nil {
+		return nil, err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return nil, err
+	}
+	delete(db.mu.tables, name)
+	gone := t.clone()
+	gone.Status = StatusDeleting
+	return gone, nil
+}
+
+// UpdateTable changes a table's settings: fn receives a copy of the table to
+// modify (billing mode, throughput, stream, TTL, deletion protection; not
+// keys or indexes) and the result is stored.
+func (db *DB) UpdateTable(name string, fn func(t *Table) error) (*Table, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return nil, ErrClosed
+	}
+	t, ok := db.mu.tables[name]
+	if !ok {
+		return nil, tableNotFound(name)
+	}
+	c := t.clone()
+	if err := fn(c); err != nil {
+		return nil, err
+	}
+	if c.Name != t.Name || c.ID != t.ID || c.Key != t.Key || len(c.Indexes) != len(t.Indexes) {
+		panic("store: UpdateTable callback changed the table's identity, key or indexes")
+	}
+	if err := db.storeTableLocked(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// storeTableLocked persists t and makes it the current schema. db.mu must be
+// held.
+func (db *DB) storeTableLocked(t *Table) error {
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	if err := db.putMeta(b, t); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return err
+	}
+	db.mu.tables[t.Name] = t
+	return nil
+}
+
+// Stats returns the item count and size of a table, and of each of its
+// indexes by name.
+func (db *DB) Stats(t *Table) (Stats, map[string]Stats, error) {
+	ts, err := db.readStats(t.ID)
+	if err != nil {
+		return Stats{}, nil, err
+	}
+	ixs := map[string]Stats{}
+	for _, ix := range t.Indexes {
+		s, err := db.readStats(ix.ID)
+		if err != nil {
+			return Stats{}, nil, err
+		}
+		ixs[ix.Name] = s
+	}
+	return ts, ixs, nil
+}
+
+func (db *DB) readStats(id uint32) (Stats, error) {
+	v, closer, err := db.pdb.Get(counterKey(id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return Stats{}, nil
+	}
+	if err != nil {
+		return Stats{}, err
+	}
+	defer closer.Close()
+	return decodeStats(v), nil
+}
+
+// lockAll takes every item lock, in order, so that no write is in progress;
+// schema changes use it as a barrier.
+func (db *DB) lockAll() {
+	for i := range db.locks {
+		db.locks[i].Lock()
+	}
+}
+
+func (db *DB) unlockAll() {
+	for i := range db.locks {
+		db.locks[i].Unlock()
+	}
+}
+
+// pebbleLogger sends Pebble's log lines to slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}

@@ -1,0 +1,148 @@
+package store
+
+import (
+	"time"
+
+	"github.com/gyre-dev/gyre/internal/attr"
+)
+
+// KeyAttr is one key attribute: its name and scalar type (S, N or B).
+type KeyAttr struct {
+	Name string    `json:"name"`
+	Type attr.Type `json:"type"`
+}
+
+// KeySchema is a primary key: a partition (hash) key and an optional sort
+// (range) key. Range.Name is empty when there is no sort key.
+type KeySchema struct {
+	Hash  KeyAttr `json:"hash"`
+	Range KeyAttr `json:"range,omitzero"`
+}
+
+// HasRange reports whether the key has a sort key.
+func (k KeySchema) HasRange() bool { return k.Range.Name != "" }
+
+// Names returns the key's attribute names, partition key first.
+func (k KeySchema) Names() []string {
+	if k.HasRange() {
+		return []string{k.Hash.Name, k.Range.Name}
+	}
+	return []string{k.Hash.Name}
+}
+
+// ProjectionType says which attributes an index stores.
+type ProjectionType string
+
+// The projection types of DynamoDB.
+const (
+	ProjectAll      ProjectionType = "ALL"
+	ProjectKeysOnly ProjectionType = "KEYS_ONLY"
+	ProjectInclude  ProjectionType = "INCLUDE"
+)
+
+// Projection is the set of attributes an index stores besides its keys and
+// the table's keys.
+type Projection struct {
+	Type             ProjectionType `json:"type"`
+	NonKeyAttributes []string       `json:"non_key_attributes,omitempty"`
+}
+
+// Throughput is provisioned capacity. Gyre does not throttle; the numbers
+// are kept and reported.
+type Throughput struct {
+	Read  int64 `json:"read"`
+	Write int64 `json:"write"`
+}
+
+// Status is the lifecycle state of a table or index, as DynamoDB names it.
+type Status string
+
+// Table and index states.
+const (
+	StatusCreating Status = "CREATING"
+	StatusActive   Status = "ACTIVE"
+	StatusUpdating Status = "UPDATING"
+	StatusDeleting Status = "DELETING"
+)
+
+// Index is a secondary index of a table.
+type Index struct {
+	Name       string     `json:"name"`
+	ID         uint32     `json:"id"`
+	Local      bool       `json:"local,omitempty"`
+	Key        KeySchema  `json:"key"`
+	Projection Projection `json:"projection"`
+	// Status is CREATING while a global index is backfilled, then ACTIVE.
+	Status      Status      `json:"status"`
+	Provisioned *Throughput `json:"provisioned,omitempty"`
+}
+
+// StreamSpec is a table's StreamSpecification. Gyre stores it; the
+// streams service reads it.
+type StreamSpec struct {
+	Enabled  bool   `json:"enabled"`
+	ViewType string `json:"view_type,omitempty"`
+	// Label is the stream's label (the ARN suffix), set when enabled.
+	Label string `json:"label,omitempty"`
+}
+
+// TTLSpec is a table's time-to-live setting.
+type TTLSpec struct {
+	Enabled   bool   `json:"enabled"`
+	Attribute string `json:"attribute,omitempty"`
+}
+
+// Table is a table's schema and settings. Tables returned by the store are
+// snapshots shared with other readers: never modify one.
+type Table struct {
+	Name string    `json:"name"`
+	ID   uint32    `json:"id"`
+	Key  KeySchema `json:"key"`
+	// Attributes are the AttributeDefinitions: every attribute used in a
+	// key of the table or one of its indexes.
+	Attributes  []KeyAttr   `json:"attributes"`
+	Indexes     []Index     `json:"indexes,omitempty"`
+	Created     time.Time   `json:"created"`
+	Status      Status      `json:"status"`
+	BillingMode string      `json:"billing_mode"`
+	Provisioned *Throughput `json:"provisioned,omitempty"`
+	Stream      StreamSpec  `json:"stream"`
+	TTL         TTLSpec     `json:"ttl"`
+	// DeletionProtection refuses DeleteTable while set.
+	DeletionProtection bool `json:"deletion_protection,omitempty"`
+	// TableClass is STANDARD or STANDARD_INFREQUENT_ACCESS; reported only.
+	TableClass string `json:"table_class,omitempty"`
+}
+
+// Index returns the index with the given name, or nil.
+func (t *Table) Index(name string) *Index {
+	for i := range t.Indexes {
+		if t.Indexes[i].Name == name {
+			return &t.Indexes[i]
+		}
+	}
+	return nil
+}
+
+// clone returns a copy of t that can be modified without affecting t.
+func (t *Table) clone() *Table {
+	c := *t
+	c.Attributes = append([]KeyAttr(nil), t.Attributes...)
+	c.Indexes = append([]Index(nil), t.Indexes...)
+	if t.Provisioned != nil {
+		p := *t.Provisioned
+		c.Provisioned = &p
+	}
+	return &c
+}
+
+// isKeyAttr reports whether name is a key attribute of the table or of any
+// of its indexes.
+func (t *Table) isKeyAttr(name string) bool {
+	for _, a := range t.Attributes {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
+}

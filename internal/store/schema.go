@@ -1,6 +1,7 @@
 package store
 
 import (
+	"maps"
 	"time"
 
 	"github.com/gyre-dev/gyre/internal/attr"
@@ -112,6 +113,10 @@ type Table struct {
 	DeletionProtection bool `json:"deletion_protection,omitempty"`
 	// TableClass is STANDARD or STANDARD_INFREQUENT_ACCESS; reported only.
 	TableClass string `json:"table_class,omitempty"`
+	// UUID is the table's TableId, unique across re-creations of the name.
+	UUID string `json:"uuid,omitempty"`
+	// Tags are the table's resource tags.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Index returns the index with the given name, or nil.
@@ -133,6 +138,7 @@ func (t *Table) clone() *Table {
 		p := *t.Provisioned
 		c.Provisioned = &p
 	}
+	c.Tags = maps.Clone(t.Tags)
 	return &c
 }
 

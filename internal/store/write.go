@@ -57,6 +57,9 @@ type WriteOptions struct {
 	// Expiry marks deletes made by time-to-live expiry rather than by a
 	// client.
 	Expiry bool
+	// Transaction reports Apply errors as a *CanceledError even when there
+	// is a single Op, as a transaction of one item must.
+	Transaction bool
 }
 
 // IdempotencyWindow is how long a transaction's token is remembered, as in
@@ -89,8 +92,8 @@ type prepared struct {
 
 // Write applies ops atomically: it locks their items, reads them, calls each
 // Op's Apply, and commits every resulting write in one durable batch. When an
-// Apply fails nothing is written: with one Op its error is returned as is,
-// with several a *CanceledError holds each Op's error. Invalid keys or items
+// Apply fails nothing is written: with one Op (and no wo.Transaction) its
+// error is returned as is, otherwise a *CanceledError holds each Op's error. Invalid keys or items
 // are reported as *attr.ValidationError before anything is written.
 func (db *DB) Write(ops []Op, wo WriteOptions) ([]Outcome, error) {
 	for {
@@ -179,7 +182,7 @@ func (db *DB) write(ops []Op, wo WriteOptions) (_ []Outcome, retry bool, _ error
 		}
 		next, act, err := op.Apply(cur)
 		if err != nil {
-			if len(ops) == 1 {
+			if len(ops) == 1 && !wo.Transaction {
 				return nil, false, err
 			}
 			if reasons == nil {

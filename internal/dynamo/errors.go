@@ -18,7 +18,7 @@ type apiError struct {
 	Status  int
 	Type    string // full __type, e.g. com.amazonaws.dynamodb.v20120810#ResourceNotFoundException
 	Message string
-	Item    attr.Item           // ConditionalCheckFailedException with ReturnValuesOnConditionCheckFailure
+	Item    attr.Item            // ConditionalCheckFailedException with ReturnValuesOnConditionCheckFailure
 	Reasons []cancellationReason // TransactionCanceledException
 }
 

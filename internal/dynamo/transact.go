@@ -239,4 +239,3 @@ func (s *Server) transactGetItems(_ context.Context, body []byte) (any, error) {
 	resp["Responses"] = responses
 	return resp, nil
 }
-

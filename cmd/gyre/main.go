@@ -25,5 +25,8 @@ func main() {
 
 // subcommands lists every gyre subcommand; each lives in its own file.
 func subcommands() []*cobra.Command {
-	return []*cobra.Command{}
+	return []*cobra.Command{
+		newRegionCmd(),
+		newBenchCmd(),
+	}
 }

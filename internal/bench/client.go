@@ -6,8 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
@@ -27,7 +30,8 @@ const requestTimeoutCap = maxLatency
 // the endpoint as base URL, a transport of its own that keeps an idle
 // connection per worker (Go's default keeps two per host, so most workers
 // would dial for every request), and no retries, so that a latency is one
-// request's and throttling is counted, not absorbed.
+// request's and throttling is counted, not absorbed — with one exception, see
+// closedConnRetryer.
 func newClient(o *Options) *client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 2 * o.Concurrency
@@ -37,9 +41,27 @@ func newClient(o *Options) *client {
 		BaseEndpoint: aws.String(o.Endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(o.AccessKey, o.SecretKey, ""),
 		HTTPClient:   &http.Client{Transport: tr, Timeout: requestTimeoutCap},
-		Retryer:      aws.NopRetryer{},
+		Retryer:      closedConnRetryer(),
 	})
 	return &client{db: db, transport: tr}
+}
+
+// closedConnRetryer retries a request once, at once, when it failed with
+// net.ErrClosed and nothing else. That error is the Go SDK's own race (aws-sdk-go-v2
+// issues 1825 and 2737): the SDK closes the request body when the response
+// arrives, and when a fast server answers before the transport has finished
+// its last read of the request body, the transport tears the connection down
+// under the response. The SDK's default retryer retries it for the same
+// reason; counting it as the server's error would misreport the endpoint.
+func closedConnRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 2
+		o.RateLimiter = ratelimit.None
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			return aws.BoolTernary(errors.Is(err, net.ErrClosed))
+		})}
+	})
 }
 
 // close releases the client's idle connections.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -112,6 +113,9 @@ type DB struct {
 		closed bool
 	}
 
+	clog        logState // the change log's sequence numbers (log.go)
+	incarnation string
+
 	ctx    context.Context // canceled by Close; bounds background work
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
@@ -148,6 +152,9 @@ func Open(o Options) (_ *DB, err error) {
 	}()
 	db.mu.tables = map[string]*Table{}
 	if err := db.load(); err != nil {
+		return nil, err
+	}
+	if err := db.openLog(); err != nil {
 		return nil, err
 	}
 	db.ctx, db.cancel = context.WithCancel(context.Background())
@@ -263,6 +270,9 @@ func (db *DB) CreateTable(t *Table) (*Table, error) {
 	}
 	t.Created = db.opts.Now().UTC()
 	t.Status = StatusActive
+	if t.UUID == "" {
+		t.UUID = newTableUUID()
+	}
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	if err := db.putMeta(b, t); err != nil {
@@ -273,6 +283,15 @@ func (db *DB) CreateTable(t *Table) (*Table, error) {
 	}
 	db.mu.tables[t.Name] = t
 	return t, nil
+}
+
+// newTableUUID returns a random version 4 UUID for a TableId.
+func newTableUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 func (db *DB) nextIDLocked() uint32 {
@@ -293,7 +312,8 @@ func (db *DB) putMeta(b *pebble.Batch, t *Table) error {
 }
 
 // DeleteTable deletes the table, its items and its indexes, and returns its
-// last schema.
+// last schema. For a global table it deletes this region's replica and
+// tells the other replicas so.
 func (db *DB) DeleteTable(name string) (*Table, error) {
 	db.lockAll()
 	defer db.unlockAll()
@@ -306,8 +326,30 @@ func (db *DB) DeleteTable(name string) (*Table, error) {
 	if !ok {
 		return nil, tableNotFound(name)
 	}
-	b := db.pdb.NewBatch()
-	defer b.Close()
+	var e *LogEntry
+	c := t.clone()
+	if mine := c.Replica(db.opts.Region); mine != nil {
+		seq, v := db.nextLogPosition()
+		defer db.logDone(seq)
+		mine.Status, mine.Version = StatusDeleting, v
+		e = &LogEntry{Seq: seq, Version: v, Schema: c}
+	}
+	if err := db.dropLocked(nil, c, e); err != nil {
+		return nil, err
+	}
+	gone := c.clone()
+	gone.Status = StatusDeleting
+	return gone, nil
+}
+
+// dropLocked deletes a table's items, indexes, statistics and metadata in
+// one batch (with whatever b holds, and the log entry e if any). db.mu and
+// every item lock must be held.
+func (db *DB) dropLocked(b *pebble.Batch, t *Table, e *LogEntry) error {
+	if b == nil {
+		b = db.pdb.NewBatch()
+		defer b.Close()
+	}
 	ids := []uint32{t.ID}
 	spans := [][]byte{spanPrefix(prefixItem, t.ID)}
 	for _, ix := range t.Indexes {
@@ -316,24 +358,26 @@ func (db *DB) DeleteTable(name string) (*Table, error) {
 	}
 	for _, s := range spans {
 		if err := b.DeleteRange(s, prefixEnd(s), nil); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, id := range ids {
 		if err := b.Delete(counterKey(id), nil); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := b.Delete(tableMetaKey(name), nil); err != nil {
-		return nil, err
+	if err := b.Delete(tableMetaKey(t.Name), nil); err != nil {
+		return err
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return nil, err
+	var entry LogEntry
+	if e != nil {
+		entry = *e
 	}
-	delete(db.mu.tables, name)
-	gone := t.clone()
-	gone.Status = StatusDeleting
-	return gone, nil
+	if err := db.commit(b, entry); err != nil {
+		return err
+	}
+	delete(db.mu.tables, t.Name)
+	return nil
 }
 
 // UpdateTable changes a table's settings: fn receives a copy of the table to
@@ -356,25 +400,10 @@ func (db *DB) UpdateTable(name string, fn func(t *Table) error) (*Table, error) 
 	if c.Name != t.Name || c.ID != t.ID || c.Key != t.Key || len(c.Indexes) != len(t.Indexes) {
 		panic("store: UpdateTable callback changed the table's identity, key or indexes")
 	}
-	if err := db.storeTableLocked(c); err != nil {
+	if err := db.commitTableLocked(nil, c, true); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// storeTableLocked persists t and makes it the current schema. db.mu must be
-// held.
-func (db *DB) storeTableLocked(t *Table) error {
-	b := db.pdb.NewBatch()
-	defer b.Close()
-	if err := db.putMeta(b, t); err != nil {
-		return err
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return err
-	}
-	db.mu.tables[t.Name] = t
-	return nil
 }
 
 // Stats returns the item count and size of a table, and of each of its

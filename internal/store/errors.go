@@ -26,6 +26,12 @@ var (
 	// ErrIdempotentMismatch is returned by Write when a transaction token
 	// was used in the last ten minutes for a different request.
 	ErrIdempotentMismatch = errors.New("store: idempotency token reused with different parameters")
+	// ErrReplicaExists is returned by AddReplica for a region that already
+	// holds a replica of the table.
+	ErrReplicaExists = errors.New("store: replica already exists")
+	// ErrReplicaNotFound is returned by RemoveReplica for a region that
+	// holds no replica of the table.
+	ErrReplicaNotFound = errors.New("store: replica not found")
 	// ErrClosed is returned by every operation after Close.
 	ErrClosed = errors.New("store: closed")
 )

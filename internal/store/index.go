@@ -105,7 +105,7 @@ func (db *DB) CreateIndex(table string, ix Index, attrs []KeyAttr) (*Table, erro
 	ix.Status = StatusCreating
 	ix.Local = false
 	c.Indexes = append(c.Indexes, ix)
-	if err := db.storeTableLocked(c); err != nil {
+	if err := db.commitTableLocked(nil, c, true); err != nil {
 		return nil, err
 	}
 	db.startBackfill(table, ix.Name)
@@ -144,13 +144,9 @@ func (db *DB) DeleteIndex(table, name string) (*Table, error) {
 	if err := b.Delete(counterKey(ix.ID), nil); err != nil {
 		return nil, err
 	}
-	if err := db.putMeta(b, c); err != nil {
+	if err := db.commitTableLocked(b, c, true); err != nil {
 		return nil, err
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return nil, err
-	}
-	db.mu.tables[table] = c
 	return c, nil
 }
 
@@ -220,7 +216,7 @@ func (db *DB) backfill(table, index string) error {
 	}
 	c := cur.clone()
 	c.Index(index).Status = StatusActive
-	return db.storeTableLocked(c)
+	return db.commitLocalLocked(nil, c)
 }
 
 // backfillKeys indexes the items stored under the given Pebble keys.

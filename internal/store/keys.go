@@ -15,6 +15,8 @@ const (
 	prefixCounter byte = 0x04 // prefixCounter id -> counter (merge operator)
 	prefixToken   byte = 0x05 // prefixToken token -> request hash, time
 	prefixTomb    byte = 0x06 // prefixTomb version-ts item-key -> nothing: tombstones to collect
+	prefixLog     byte = 0x07 // prefixLog seq -> LogEntry
+	prefixCursor  byte = 0x08 // prefixCursor origin -> Cursor in that origin's log
 )
 
 var (

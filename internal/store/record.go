@@ -12,8 +12,8 @@ import (
 // clock timestamp of the write, then the origin region's name. The later
 // Version wins (last writer wins).
 type Version struct {
-	TS     hlc.Timestamp
-	Origin string
+	TS     hlc.Timestamp `json:"ts"`
+	Origin string        `json:"origin"`
 }
 
 // Less reports whether v orders before w.
@@ -31,6 +31,9 @@ type record struct {
 	Version   Version
 	Tombstone bool
 	Item      attr.Item // nil for a tombstone
+	// Key holds a tombstone's key attributes, so that a snapshot can carry
+	// the tombstone to another region.
+	Key attr.Item
 }
 
 const flagTombstone = 1
@@ -45,10 +48,10 @@ func (r record) encode() []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Version.TS))
 	b = binary.AppendUvarint(b, uint64(len(r.Version.Origin)))
 	b = append(b, r.Version.Origin...)
-	if !r.Tombstone {
-		b = attr.AppendItem(b, r.Item)
+	if r.Tombstone {
+		return attr.AppendItem(b, r.Key)
 	}
-	return b
+	return attr.AppendItem(b, r.Item)
 }
 
 func decodeRecord(b []byte) (record, error) {
@@ -64,13 +67,14 @@ func decodeRecord(b []byte) (record, error) {
 	}
 	start := 9 + w
 	r.Version.Origin = string(b[start : start+int(n)])
-	if r.Tombstone {
-		return r, nil
-	}
 	it, err := attr.DecodeItem(b[start+int(n):])
 	if err != nil {
 		return r, fmt.Errorf("store: decoding item: %w", err)
 	}
-	r.Item = it
+	if r.Tombstone {
+		r.Key = it
+	} else {
+		r.Item = it
+	}
 	return r, nil
 }

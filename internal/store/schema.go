@@ -117,6 +117,47 @@ type Table struct {
 	UUID string `json:"uuid,omitempty"`
 	// Tags are the table's resource tags.
 	Tags map[string]string `json:"tags,omitempty"`
+	// Replicas are the regions holding a replica of a global table, each
+	// with its state; empty for a regional table.
+	Replicas []Replica `json:"replicas,omitempty"`
+	// SchemaVersion orders changes to a global table's definition made in
+	// different regions: the latest wins.
+	SchemaVersion Version `json:"schema_version,omitzero"`
+}
+
+// Replica is one region's replica of a global table.
+type Replica struct {
+	Region string `json:"region"`
+	// Status is CREATING while the replica is backfilled, ACTIVE, or
+	// DELETING once it has been removed (kept so that the removal wins
+	// over older news of the replica).
+	Status Status `json:"status"`
+	// Version orders changes to this entry made in different regions.
+	Version Version `json:"version"`
+}
+
+// Global reports whether the table is replicated to other regions.
+func (t *Table) Global() bool { return len(t.Replicas) > 0 }
+
+// Replica returns the entry for region, or nil.
+func (t *Table) Replica(region string) *Replica {
+	for i := range t.Replicas {
+		if t.Replicas[i].Region == region {
+			return &t.Replicas[i]
+		}
+	}
+	return nil
+}
+
+// LiveReplicas returns the regions whose replica is not being deleted.
+func (t *Table) LiveReplicas() []string {
+	var out []string
+	for _, r := range t.Replicas {
+		if r.Status != StatusDeleting {
+			out = append(out, r.Region)
+		}
+	}
+	return out
 }
 
 // Index returns the index with the given name, or nil.
@@ -139,6 +180,7 @@ func (t *Table) clone() *Table {
 		c.Provisioned = &p
 	}
 	c.Tags = maps.Clone(t.Tags)
+	c.Replicas = append([]Replica(nil), t.Replicas...)
 	return &c
 }
 

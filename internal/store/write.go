@@ -214,7 +214,13 @@ func (db *DB) write(ops []Op, wo WriteOptions) (_ []Outcome, retry bool, _ error
 
 	b := db.pdb.NewBatch()
 	defer b.Close()
-	version := Version{TS: db.opts.Clock.Now(), Origin: db.opts.Region}
+	hasWrites := slices.ContainsFunc(actions, func(a Action) bool { return a != Keep })
+	var seq uint64
+	var version Version
+	if hasWrites {
+		seq, version = db.nextLogPosition()
+		defer db.logDone(seq)
+	}
 	deltas := map[uint32]*Stats{}
 	var changes []Change
 	for i := range preps {
@@ -223,11 +229,12 @@ func (db *DB) write(ops []Op, wo WriteOptions) (_ []Outcome, retry bool, _ error
 		}
 		p := &preps[i]
 		o := outcomes[i]
-		if err := db.writeItem(b, p.table, p.key, p.pkey, o.Old, o.New, version, deltas); err != nil {
+		key := keyAttrs(p.table.Key, ops[i].Key)
+		if err := db.writeItem(b, p.table, p.key, p.pkey, key, o.Old, o.New, version, deltas); err != nil {
 			return nil, false, err
 		}
 		changes = append(changes, Change{
-			Table: p.table.Name, Key: keyAttrs(p.table.Key, ops[i].Key),
+			Table: p.table.Name, Key: key,
 			Old: o.Old, New: o.New, Version: version, Expiry: wo.Expiry,
 		})
 	}
@@ -242,34 +249,56 @@ func (db *DB) write(ops []Op, wo WriteOptions) (_ []Outcome, retry bool, _ error
 	if len(changes) == 0 && wo.Token == "" {
 		return outcomes, false, nil
 	}
-	if err := db.commit(b, changes); err != nil {
+	if err := db.commit(b, LogEntry{Seq: seq, Version: version, Changes: changes}); err != nil {
 		return nil, false, err
 	}
 	return outcomes, false, nil
 }
 
-// commit makes a batch of writes durable. It is the one place every item
-// write passes through, local or replicated.
-func (db *DB) commit(b *pebble.Batch, changes []Change) error {
+// commit makes a batch of local writes durable, with the change log entry
+// that describes them (an entry without changes or schema is not logged).
+// It is the one place every local write passes through.
+func (db *DB) commit(b *pebble.Batch, e LogEntry) error {
+	if len(e.Changes) > 0 || e.Schema != nil {
+		e.Committed = time.Now()
+		enc, err := e.Encode()
+		if err != nil {
+			return err
+		}
+		if err := b.Set(logKey(e.Seq), enc, nil); err != nil {
+			return err
+		}
+	}
 	return b.Commit(pebble.Sync)
 }
 
 // writeItem adds to b the writes that replace old with new (nil new: a
-// delete) for one item: its record, a tombstone for a delete, its index
-// entries and the statistics deltas.
-func (db *DB) writeItem(b *pebble.Batch, t *Table, tk encodedKey, pk []byte, old, new attr.Item, v Version, deltas map[uint32]*Stats) error {
+// delete) for the item with key attributes key: its record, a tombstone for
+// a delete, its index entries and the statistics deltas. When lenient, an
+// index whose key the new item does not fit leaves it out instead of
+// failing (replicated writes must be stored whatever this region's indexes
+// say).
+func (db *DB) writeItem(b *pebble.Batch, t *Table, tk encodedKey, pk []byte, key, old, new attr.Item, v Version, deltas map[uint32]*Stats, lenient ...bool) error {
 	rec := record{Version: v, Item: new, Tombstone: new == nil}
-	if err := b.Set(pk, rec.encode(), nil); err != nil {
-		return err
-	}
 	if rec.Tombstone {
+		rec.Key = key
 		if err := b.Set(tombKey(v.TS, pk), nil, nil); err != nil {
 			return err
 		}
 	}
+	if err := b.Set(pk, rec.encode(), nil); err != nil {
+		return err
+	}
 	addDelta(deltas, t.ID, old, new)
 	for i := range t.Indexes {
-		if err := db.writeIndexEntry(b, t, &t.Indexes[i], tk, old, new, deltas); err != nil {
+		ix := &t.Indexes[i]
+		n := new
+		if n != nil && len(lenient) > 0 && lenient[0] {
+			if _, _, err := encodeKey(ix.Key, n, ix.Name); err != nil {
+				n = nil
+			}
+		}
+		if err := db.writeIndexEntry(b, t, ix, tk, old, n, deltas); err != nil {
 			return err
 		}
 	}

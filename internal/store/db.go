@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -113,7 +114,8 @@ type DB struct {
 		closed bool
 	}
 
-	clog        logState // the change log's sequence numbers (log.go)
+	horizon     atomic.Pointer[func() hlc.Timestamp] // see SetTombstoneHorizon
+	clog        logState                             // the change log's sequence numbers (log.go)
 	incarnation string
 
 	ctx    context.Context // canceled by Close; bounds background work

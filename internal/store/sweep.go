@@ -157,10 +157,19 @@ func isExpired(item attr.Item, name string, now time.Time) bool {
 // tombstoneHorizon is the timestamp below which tombstones are no longer
 // needed. A region with no replicas needs none.
 func (db *DB) tombstoneHorizon() hlc.Timestamp {
+	if f := db.horizon.Load(); f != nil {
+		return (*f)()
+	}
 	if db.opts.TombstoneHorizon != nil {
 		return db.opts.TombstoneHorizon()
 	}
 	return db.opts.Clock.Now()
+}
+
+// SetTombstoneHorizon replaces Options.TombstoneHorizon, for a replicator
+// that starts after the database is open.
+func (db *DB) SetTombstoneHorizon(f func() hlc.Timestamp) {
+	db.horizon.Store(&f)
 }
 
 // collectTombstones removes tombstones whose version is below horizon,

@@ -1,0 +1,352 @@
+package repl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gyre-dev/gyre/internal/hlc"
+	"github.com/gyre-dev/gyre/internal/store"
+)
+
+// Peer is another region this one replicates with.
+type Peer struct {
+	// Name is the peer's region name.
+	Name string
+	// URL is the base URL of the peer's admin listener, e.g.
+	// http://127.0.0.1:9002.
+	URL string
+}
+
+// Options configure a Replicator.
+type Options struct {
+	// DB is this region's store. Required.
+	DB *store.DB
+	// Peers are the other regions. May be empty (a region on its own).
+	Peers []Peer
+	// Client returns the HTTP client for talking to a peer; it should go
+	// through the simulated WAN. Default: a plain client for every peer.
+	Client func(peer string) *http.Client
+	// Token is the bearer token peers' admin listeners accept. Required
+	// when there are peers.
+	Token string
+	// Logger receives replication events. Default slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the metrics. Default: none.
+	Registerer prometheus.Registerer
+	// Now is the real clock, for lag. Default time.Now.
+	Now func() time.Time
+	// HeartbeatInterval is how often an idle stream carries a heartbeat.
+	// Default 500ms.
+	HeartbeatInterval time.Duration
+	// StallTimeout drops a stream that has carried nothing for this long.
+	// Default 5s; must exceed HeartbeatInterval.
+	StallTimeout time.Duration
+	// AckInterval is how often a puller reports its progress. Default
+	// 500ms.
+	AckInterval time.Duration
+	// GCInterval is how often the log is truncated and the tombstone
+	// horizon recomputed. Default 2s.
+	GCInterval time.Duration
+	// RetryMin and RetryMax bound the backoff between reconnects. Default
+	// 50ms and 2s.
+	RetryMin, RetryMax time.Duration
+	// BatchSize bounds the entries applied in one batch. Default 256.
+	BatchSize int
+}
+
+func (o *Options) ensureDefaults() {
+	if o.Client == nil {
+		c := &http.Client{}
+		o.Client = func(string) *http.Client { return c }
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HeartbeatInterval == 0 {
+		o.HeartbeatInterval = 500 * time.Millisecond
+	}
+	if o.StallTimeout == 0 {
+		o.StallTimeout = 5 * time.Second
+	}
+	if o.AckInterval == 0 {
+		o.AckInterval = 500 * time.Millisecond
+	}
+	if o.GCInterval == 0 {
+		o.GCInterval = 2 * time.Second
+	}
+	if o.RetryMin == 0 {
+		o.RetryMin = 50 * time.Millisecond
+	}
+	if o.RetryMax == 0 {
+		o.RetryMax = 2 * time.Second
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 256
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.DB == nil {
+		errs = append(errs, errors.New("repl: Options.DB is required"))
+	}
+	if len(o.Peers) > 0 && o.Token == "" {
+		errs = append(errs, errors.New("repl: Options.Token is required when there are peers"))
+	}
+	seen := map[string]bool{}
+	for _, p := range o.Peers {
+		if p.Name == "" || p.URL == "" {
+			errs = append(errs, fmt.Errorf("repl: peer %q needs a name and a URL", p.Name))
+		}
+		if seen[p.Name] {
+			errs = append(errs, fmt.Errorf("repl: peer %q listed twice", p.Name))
+		}
+		seen[p.Name] = true
+	}
+	if o.StallTimeout <= o.HeartbeatInterval {
+		errs = append(errs, fmt.Errorf("repl: StallTimeout %v must exceed HeartbeatInterval %v", o.StallTimeout, o.HeartbeatInterval))
+	}
+	if o.RetryMax < o.RetryMin {
+		errs = append(errs, fmt.Errorf("repl: RetryMax %v is below RetryMin %v", o.RetryMax, o.RetryMin))
+	}
+	if o.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("repl: BatchSize %d must be positive", o.BatchSize))
+	}
+	return errors.Join(errs...)
+}
+
+// Replicator replicates this region's global tables with its peers. It is
+// safe for concurrent use.
+type Replicator struct {
+	opts    Options
+	db      *store.DB
+	region  string
+	log     *slog.Logger
+	metrics *metrics
+
+	pullers map[string]*puller
+
+	mu struct {
+		sync.Mutex
+		// acks are the peers' positions in this region's log.
+		acks map[string]store.Cursor
+		// applied are the peers' reports of how far they have applied
+		// each origin's writes.
+		applied map[string]map[string]hlc.Timestamp
+		// backfills are the tables being caught up, by name.
+		backfills map[string]bool
+		// holds counts backfills that need every region to keep its
+		// tombstones (see backfill).
+		holds int
+	}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// New returns a Replicator. It reports every problem with o at once.
+func New(o Options) (*Replicator, error) {
+	o.ensureDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	r := &Replicator{
+		opts: o, db: o.DB, region: o.DB.Region(),
+		log:     o.Logger.With("component", "repl", "region", o.DB.Region()),
+		pullers: map[string]*puller{},
+	}
+	r.metrics = newMetrics(o.Registerer, r.region)
+	r.mu.acks = map[string]store.Cursor{}
+	r.mu.applied = map[string]map[string]hlc.Timestamp{}
+	r.mu.backfills = map[string]bool{}
+	for _, p := range o.Peers {
+		r.pullers[p.Name] = newPuller(r, p)
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	return r, nil
+}
+
+// Start begins pulling from every peer, resumes unfinished backfills, and
+// starts log truncation and tombstone collection.
+func (r *Replicator) Start() error {
+	if len(r.opts.Peers) > 0 {
+		r.db.SetTombstoneHorizon(r.tombstoneHorizon)
+	}
+	for _, p := range r.pullers {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			p.run(r.ctx)
+		}()
+	}
+	for _, name := range r.db.TableNames() {
+		t, err := r.db.Table(name)
+		if err != nil {
+			continue
+		}
+		if mine := t.Replica(r.region); mine != nil && mine.Status == store.StatusCreating {
+			r.startBackfill(name)
+		}
+	}
+	r.wg.Add(1)
+	go r.gcLoop()
+	return nil
+}
+
+// Shutdown stops replication and waits for its goroutines. Cursors are
+// durable as entries are applied, so nothing needs flushing. It is
+// idempotent.
+func (r *Replicator) Shutdown(ctx context.Context) error {
+	r.once.Do(r.cancel)
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// peer returns the named peer.
+func (r *Replicator) peer(name string) (Peer, bool) {
+	i := slices.IndexFunc(r.opts.Peers, func(p Peer) bool { return p.Name == name })
+	if i < 0 {
+		return Peer{}, false
+	}
+	return r.opts.Peers[i], true
+}
+
+// appliedVector reports how far this region has applied every origin's
+// writes, itself included.
+func (r *Replicator) appliedVector() map[string]hlc.Timestamp {
+	r.mu.Lock()
+	held := r.mu.holds > 0
+	r.mu.Unlock()
+	if held {
+		// Claiming to have applied nothing holds back every region's
+		// tombstone collection.
+		v := map[string]hlc.Timestamp{r.region: 0}
+		for _, p := range r.opts.Peers {
+			v[p.Name] = 0
+		}
+		return v
+	}
+	v := map[string]hlc.Timestamp{r.region: r.db.Clock().Now()}
+	for _, p := range r.opts.Peers {
+		c, err := r.db.Cursor(p.Name)
+		if err == nil {
+			v[p.Name] = c.TS
+		}
+	}
+	return v
+}
+
+// tombstoneHorizon is the timestamp below which every region has applied
+// every origin's writes: a tombstone older than it can no longer be needed
+// to beat an older write arriving late.
+func (r *Replicator) tombstoneHorizon() hlc.Timestamp {
+	h := hlc.Timestamp(0)
+	first := true
+	take := func(ts hlc.Timestamp) {
+		if first || ts < h {
+			h, first = ts, false
+		}
+	}
+	for _, ts := range r.appliedVector() {
+		take(ts)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.opts.Peers {
+		vec, ok := r.mu.applied[p.Name]
+		if !ok {
+			return 0 // a peer that has not reported holds everything back
+		}
+		for _, origin := range append(peerNames(r.opts.Peers), r.region) {
+			if origin == p.Name {
+				continue
+			}
+			ts, ok := vec[origin]
+			if !ok {
+				return 0
+			}
+			take(ts)
+		}
+	}
+	return h
+}
+
+func peerNames(ps []Peer) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// gcLoop truncates the log below what every peer has applied.
+func (r *Replicator) gcLoop() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if through, ok := r.truncationPoint(); ok {
+			if err := r.db.TruncateLog(through); err != nil && r.ctx.Err() == nil {
+				r.log.Error("truncating the change log", "err", err)
+			}
+		}
+	}
+}
+
+// truncationPoint is the highest log position every peer has applied.
+func (r *Replicator) truncationPoint() (uint64, bool) {
+	if len(r.opts.Peers) == 0 {
+		return r.db.LogHead(), true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var min uint64
+	for i, p := range r.opts.Peers {
+		c, ok := r.mu.acks[p.Name]
+		if !ok || c.Incarnation != r.db.Incarnation() {
+			return 0, false
+		}
+		if i == 0 || c.Seq < min {
+			min = c.Seq
+		}
+	}
+	return min, true
+}
+
+// Handler serves the endpoints peers use: /repl/pull, /repl/ack,
+// /repl/snapshot and /repl/digest. The caller authenticates requests.
+func (r *Replicator) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /repl/pull", r.servePull)
+	mux.HandleFunc("POST /repl/ack", r.serveAck)
+	mux.HandleFunc("GET /repl/snapshot", r.serveSnapshot)
+	mux.HandleFunc("GET /repl/digest", r.serveDigest)
+	return mux
+}

@@ -26,7 +26,11 @@ func main() {
 // subcommands lists every gyre subcommand; each lives in its own file.
 func subcommands() []*cobra.Command {
 	return []*cobra.Command{
+		newUpCmd(),
 		newRegionCmd(),
+		newStatusCmd(),
+		newWANCmd(),
+		newVerifyCmd(),
 		newBenchCmd(),
 	}
 }

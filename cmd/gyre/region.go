@@ -6,26 +6,58 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gyre-dev/gyre/internal/node"
+	"github.com/gyre-dev/gyre/internal/topology"
 )
 
 func newRegionCmd() *cobra.Command {
 	var o node.RegionOptions
 	var accessKey, secretKey string
+	var tf topologyFlags
 	cmd := &cobra.Command{
 		Use:   "region",
 		Short: "Run one region: a DynamoDB-compatible endpoint on its own data directory",
 		Long: `Run one region as its own process.
 
-With --name, --listen and --data it runs a standalone region: no peers and
-no configuration file. Requests must be signed (SigV4) with the configured
-credentials; the development default is access key "gyre", secret key
-"gyregyregyre".`,
-		Example: `  gyre region --name us-east-1 --listen 127.0.0.1:8000 --data ./data/us-east-1`,
+With --config it runs the region --name of that topology, at its configured
+addresses, replicating with the other regions at theirs.
+
+With --name, --listen and --data and no --config it runs a standalone
+region: no peers and no configuration file.
+
+Requests must be signed (SigV4) with the configured credentials; the
+development default is access key "gyre", secret key "gyregyregyre".`,
+		Example: `  gyre region --name us-east-1 --listen 127.0.0.1:8000 --data ./data/us-east-1
+  gyre region --config gyre.yaml --name us-west-2`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if tf.config != "" {
+				if cmd.Flags().Changed("listen") || cmd.Flags().Changed("data") {
+					return errors.New("with --config, the region's addresses and data come from the topology: drop --listen and --data (use --data-dir to move all data)")
+				}
+				tf.accessKey, tf.secretKey = accessKey, secretKey
+				t, err := tf.load()
+				if err != nil {
+					return err
+				}
+				if o.ClockSkew != 0 {
+					if err := t.Apply(topology.Overrides{ClockSkew: map[string]time.Duration{o.Name: o.ClockSkew}}); err != nil {
+						return err
+					}
+				}
+				n, err := node.Start(node.Options{Topology: t, Regions: []string{o.Name}, Logger: newLogger()})
+				if err != nil {
+					return err
+				}
+				waitForSignal()
+				return n.Shutdown(context.Background())
+			}
+			if o.DataDir == "" {
+				return errors.New("--data is required without --config")
+			}
 			if (accessKey == "") != (secretKey == "") {
 				return errors.New("--access-key and --secret-key must be given together")
 			}
@@ -48,8 +80,11 @@ credentials; the development default is access key "gyre", secret key
 	f.StringVar(&accessKey, "access-key", "", "access key id clients sign with (default \"gyre\")")
 	f.StringVar(&secretKey, "secret-key", "", "secret access key clients sign with (default \"gyregyregyre\")")
 	f.DurationVar(&o.ClockSkew, "clock-skew", 0, "shift this region's clock, e.g. 250ms or -2s")
+	f.StringVar(&tf.config, "config", "", "topology file: run region --name of it, replicating with the others")
+	f.StringVar(&tf.dataDir, "data-dir", "", "with --config: where region data lives (default: the topology's data_dir)")
+	f.StringVar(&tf.adminToken, "admin-token", "", "with --config: admin API and replication token (default: the topology's)")
+	f.BoolVar(&tf.noWAN, "no-wan-latency", false, "with --config: simulate no latency between regions")
 	cmd.MarkFlagRequired("name")
-	cmd.MarkFlagRequired("data")
 	return cmd
 }
 

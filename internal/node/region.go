@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,15 +17,17 @@ import (
 
 	"github.com/gyre-dev/gyre/internal/dynamo"
 	"github.com/gyre-dev/gyre/internal/hlc"
+	"github.com/gyre-dev/gyre/internal/repl"
 	"github.com/gyre-dev/gyre/internal/sigv4"
 	"github.com/gyre-dev/gyre/internal/store"
+	"github.com/gyre-dev/gyre/internal/topology"
 )
 
 // Gyre's documented development credentials: what a region accepts when it
 // is given none.
 const (
-	DevAccessKey = "gyre"
-	DevSecretKey = "gyregyregyre"
+	DevAccessKey = topology.DevAccessKey
+	DevSecretKey = topology.DevSecretKey
 )
 
 // RegionOptions configure one region.
@@ -33,6 +37,8 @@ type RegionOptions struct {
 	// Listen is the address of the region's DynamoDB endpoint. Default
 	// 127.0.0.1:8000. Port 0 picks a free port (see Region.Addr).
 	Listen string
+	// Listener, when set, is used instead of listening on Listen.
+	Listener net.Listener
 	// DataDir holds the region's tables. Required.
 	DataDir string
 	// Credentials maps access key ids to secret keys accepted by SigV4
@@ -46,6 +52,24 @@ type RegionOptions struct {
 	ShutdownGrace time.Duration
 	// Logger receives the region's logs. Default slog.Default().
 	Logger *slog.Logger
+
+	// AdminListener, when set, serves the region's admin API (status,
+	// replication for peers, the WAN controls) behind AdminToken. A
+	// standalone region has none.
+	AdminListener net.Listener
+	// AdminToken is the bearer token the admin API requires. Required with
+	// an AdminListener.
+	AdminToken string
+	// AdminHandlers are extra admin endpoints, by pattern (e.g. the WAN's
+	// "/wan/").
+	AdminHandlers map[string]http.Handler
+	// Replication configures replication with peers; nil for none.
+	Replication *repl.Options
+	// Tables are global tables to create at start if missing.
+	Tables []*store.Table
+	// Gatherers are extra metrics to serve with the region's (e.g. the
+	// WAN's, shared by the regions of one process).
+	Gatherers prometheus.Gatherers
 }
 
 func (o *RegionOptions) ensureDefaults() {
@@ -80,31 +104,69 @@ func (o *RegionOptions) validate() error {
 	if o.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("node: shutdown grace %v is negative", o.ShutdownGrace))
 	}
+	if o.AdminListener != nil && o.AdminToken == "" {
+		errs = append(errs, errors.New("node: an admin listener needs an admin token"))
+	}
 	return errors.Join(errs...)
 }
 
-// Region is one running region: its store and its DynamoDB endpoint.
+// Region is one running region: its store, its DynamoDB endpoint, and when
+// it has peers its replicator and admin API.
 type Region struct {
 	opts     RegionOptions
 	log      *slog.Logger
 	db       *store.DB
+	repl     *repl.Replicator
 	listener net.Listener
-	server   *http.Server
-	served   chan error
+	servers  []*server
 	registry *prometheus.Registry
 }
 
-// StartRegion opens the region's store and starts serving its DynamoDB
-// endpoint. The caller must Shutdown the region.
+// server is one HTTP server of a region.
+type server struct {
+	http     *http.Server
+	listener net.Listener
+	served   chan error
+}
+
+func startServer(ln net.Listener, h http.Handler, log *slog.Logger) *server {
+	s := &server{
+		listener: ln,
+		http: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+		served: make(chan error, 1),
+	}
+	go func() { s.served <- s.http.Serve(ln) }()
+	return s
+}
+
+func (s *server) shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = s.http.Close()
+	}
+	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// StartRegion opens the region's store and starts serving. The caller must
+// Shutdown the region.
 func StartRegion(o RegionOptions) (_ *Region, err error) {
 	o.ensureDefaults()
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
 	log := o.Logger.With("region", o.Name)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	db, err := store.Open(store.Options{
+	r := &Region{opts: o, log: log, registry: prometheus.NewRegistry()}
+	r.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r.db, err = store.Open(store.Options{
 		Dir:    o.DataDir,
 		Region: o.Name,
 		Clock:  hlc.NewClock(nil, o.ClockSkew),
@@ -115,9 +177,16 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 	}
 	defer func() {
 		if err != nil {
-			db.Close()
+			r.db.Close()
 		}
 	}()
+	for _, t := range o.Tables {
+		if created, err := r.db.EnsureTable(t); err != nil {
+			return nil, fmt.Errorf("node: creating table %s: %w", t.Name, err)
+		} else if created {
+			log.Info("created global table", "table", t.Name, "replicas", t.LiveReplicas())
+		}
+	}
 	creds := o.Credentials
 	verifier, err := sigv4.New(sigv4.Options{Credentials: func(id string) (string, bool) {
 		s, ok := creds[id]
@@ -127,63 +196,159 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 		return nil, err
 	}
 	api, err := dynamo.New(dynamo.Options{
-		DB: db,
-		Auth: dynamo.AuthenticatorFunc(func(r *http.Request, body []byte) error {
-			_, err := verifier.Verify(r, body)
+		DB: r.db,
+		Auth: dynamo.AuthenticatorFunc(func(req *http.Request, body []byte) error {
+			_, err := verifier.Verify(req, body)
 			return err
 		}),
 		Region:     o.Name,
 		Logger:     log,
-		Registerer: reg,
+		Registerer: r.registry,
 	})
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("node: region %s: %w", o.Name, err)
+	if o.Replication != nil {
+		ro := *o.Replication
+		ro.DB, ro.Logger, ro.Registerer = r.db, log, r.registry
+		if r.repl, err = repl.New(ro); err != nil {
+			return nil, err
+		}
 	}
+	ln := o.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", o.Listen); err != nil {
+			return nil, fmt.Errorf("node: region %s: %w", o.Name, err)
+		}
+	}
+	r.listener = ln
+	metrics := promhttp.HandlerFor(append(prometheus.Gatherers{r.registry}, o.Gatherers...), promhttp.HandlerOpts{})
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	r := &Region{
-		opts: o, log: log, db: db, listener: ln, registry: reg,
-		server: &http.Server{
-			Handler:           mux,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		},
-		served: make(chan error, 1),
+	mux.Handle("GET /metrics", metrics)
+	r.servers = append(r.servers, startServer(ln, mux, log))
+	if o.AdminListener != nil {
+		admin := http.NewServeMux()
+		admin.Handle("GET /metrics", metrics)
+		admin.HandleFunc("GET /status", r.serveStatus)
+		if r.repl != nil {
+			admin.Handle("/repl/", r.repl.Handler())
+		}
+		for pattern, h := range o.AdminHandlers {
+			admin.Handle(pattern, h)
+		}
+		r.servers = append(r.servers, startServer(o.AdminListener, requireToken(o.AdminToken, admin), log))
 	}
-	go func() { r.served <- r.server.Serve(ln) }()
-	log.Info("region serving", "dynamodb", "http://"+ln.Addr().String(), "data", o.DataDir)
+	if r.repl != nil {
+		if err := r.repl.Start(); err != nil {
+			return nil, err
+		}
+	}
+	attrs := []any{"dynamodb", "http://" + ln.Addr().String(), "data", o.DataDir}
+	if o.AdminListener != nil {
+		attrs = append(attrs, "admin", "http://"+o.AdminListener.Addr().String())
+	}
+	log.Info("region serving", attrs...)
 	return r, nil
 }
+
+// requireToken lets through only requests bearing the admin token.
+func requireToken(token string, next http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		got := []byte(req.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gyre-admin"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]string{"code": "Unauthorized", "error": "the admin API needs Authorization: Bearer <admin token>"})
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+// RegionStatus is what GET /status on a region's admin API answers.
+type RegionStatus struct {
+	Region      string       `json:"region"`
+	DynamoDB    string       `json:"dynamodb"`
+	ClockSkew   string       `json:"clock_skew"`
+	Tables      []TableState `json:"tables"`
+	Replication *repl.Status `json:"replication,omitempty"`
+}
+
+// TableState is one table as a region sees it.
+type TableState struct {
+	Name     string          `json:"name"`
+	Status   string          `json:"status"`
+	Items    int64           `json:"items"`
+	Replicas []store.Replica `json:"replicas,omitempty"`
+}
+
+// Status reports the region's tables and replication.
+func (r *Region) Status() RegionStatus {
+	s := RegionStatus{Region: r.opts.Name, DynamoDB: r.listener.Addr().String(), ClockSkew: r.opts.ClockSkew.String(), Tables: []TableState{}}
+	for _, name := range r.db.TableNames() {
+		t, err := r.db.Table(name)
+		if err != nil {
+			continue
+		}
+		st, _, _ := r.db.Stats(t)
+		s.Tables = append(s.Tables, TableState{Name: name, Status: string(t.Status), Items: st.Items, Replicas: t.Replicas})
+	}
+	if r.repl != nil {
+		rs := r.repl.Status()
+		s.Replication = &rs
+	}
+	return s
+}
+
+func (r *Region) serveStatus(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(r.Status())
+}
+
+// Name returns the region's name.
+func (r *Region) Name() string { return r.opts.Name }
 
 // Addr returns the address the region's DynamoDB endpoint listens on.
 func (r *Region) Addr() net.Addr { return r.listener.Addr() }
 
+// AdminAddr returns the admin API's address, or nil without one.
+func (r *Region) AdminAddr() net.Addr {
+	if r.opts.AdminListener == nil {
+		return nil
+	}
+	return r.opts.AdminListener.Addr()
+}
+
 // DB returns the region's store.
 func (r *Region) DB() *store.DB { return r.db }
 
-// Shutdown stops serving, waiting up to the shutdown grace for requests in
-// flight, then closes the store. It is safe to call more than once.
+// Replicator returns the region's replicator, or nil.
+func (r *Region) Replicator() *repl.Replicator { return r.repl }
+
+// Shutdown stops the region in order: stop serving clients (waiting up to
+// the shutdown grace for requests in flight), stop replication, close the
+// store. It is safe to call more than once.
 func (r *Region) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.ShutdownGrace)
 	defer cancel()
-	err := r.server.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = r.server.Close()
+	var errs []error
+	// Clients first; then replication, which also ends the streams peers
+	// hold open on the admin API; then the admin API; the store last.
+	if len(r.servers) > 0 {
+		errs = append(errs, r.servers[0].shutdown(ctx))
 	}
-	if serr := <-r.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
+	if r.repl != nil {
+		errs = append(errs, r.repl.Shutdown(ctx))
 	}
-	r.served <- http.ErrServerClosed
-	if cerr := r.db.Close(); cerr != nil && err == nil {
-		err = cerr
+	for _, s := range r.servers[min(1, len(r.servers)):] {
+		errs = append(errs, s.shutdown(ctx))
 	}
+	r.servers = nil
+	errs = append(errs, r.db.Close())
 	r.log.Info("region stopped")
-	return err
+	return errors.Join(errs...)
 }
+

@@ -198,6 +198,12 @@ func (p *puller) stream(ctx context.Context, cursor store.Cursor) (bool, error) 
 				return progressed, err
 			}
 			incarnation = hb.Incarnation
+			p.mu.Lock()
+			if p.mu.cursor.Incarnation != incarnation {
+				// The origin serves this incarnation from its start.
+				p.mu.cursor = store.Cursor{Incarnation: incarnation}
+			}
+			p.mu.Unlock()
 			p.noteHead(hb.Head)
 		case frameReset:
 			var rs reset

@@ -55,7 +55,11 @@ func (r *Replicator) servePull(w http.ResponseWriter, req *http.Request) {
 	if err := writeJSONFrame(bw, frameHeartbeat, heartbeat{Incarnation: inc, Head: r.db.LogHead()}); err != nil {
 		return
 	}
-	ctx := req.Context()
+	// The stream ends when the client goes or this replicator shuts down.
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	stop := context.AfterFunc(r.ctx, cancel)
+	defer stop()
 	for {
 		entries, err := r.db.ReadLog(after, r.opts.BatchSize)
 		if errors.Is(err, store.ErrLogTruncated) {
@@ -93,7 +97,7 @@ func (r *Replicator) servePull(w http.ResponseWriter, req *http.Request) {
 		wctx, cancel := context.WithTimeout(ctx, r.opts.HeartbeatInterval)
 		_, err = r.db.WaitLog(wctx, after)
 		cancel()
-		if ctx.Err() != nil || errors.Is(err, store.ErrClosed) || r.ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, store.ErrClosed) {
 			return
 		}
 	}

@@ -1,0 +1,251 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gyre-dev/gyre/internal/attr"
+	"github.com/gyre-dev/gyre/internal/repl"
+	"github.com/gyre-dev/gyre/internal/store"
+	"github.com/gyre-dev/gyre/internal/topology"
+	"github.com/gyre-dev/gyre/internal/wan"
+)
+
+// Options configure a Node: the regions of a topology that run in this
+// process.
+type Options struct {
+	// Topology is the validated topology. Required.
+	Topology *topology.Topology
+	// Regions names the regions to run here. Default: every region (gyre
+	// up). The others are peers reached at their configured addresses
+	// (gyre region --config).
+	Regions []string
+	// Logger receives every region's logs. Default slog.Default().
+	Logger *slog.Logger
+	// ShutdownGrace bounds how long each region waits for requests in
+	// flight when shutting down. Default 5s.
+	ShutdownGrace time.Duration
+	// Replication tunes replication intervals (tests shorten them); its
+	// DB, Peers, Client, Token, Logger and Registerer are set per region.
+	Replication repl.Options
+}
+
+// Node is the regions of a topology running in this process, and the
+// simulated WAN their connections go through.
+type Node struct {
+	topo    *topology.Topology
+	wan     *wan.WAN
+	regions []*Region
+	log     *slog.Logger
+}
+
+// Start starts the regions. Every listener is opened before any region
+// starts, so that regions on port 0 in one process can find each other.
+func Start(o Options) (_ *Node, err error) {
+	if o.Topology == nil {
+		return nil, errors.New("node: Options.Topology is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	t := o.Topology
+	run := o.Regions
+	if len(run) == 0 {
+		run = t.RegionNames()
+	}
+	for _, name := range run {
+		if _, ok := t.Region(name); !ok {
+			return nil, fmt.Errorf("node: no region named %q in the topology (regions: %v)", name, t.RegionNames())
+		}
+	}
+	procReg := prometheus.NewRegistry()
+	w, err := wan.New(wan.Options{
+		Regions:    t.RegionNames(),
+		Links:      wanLinks(t),
+		Logger:     o.Logger.With("component", "wan"),
+		Registerer: procReg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{topo: t, wan: w, log: o.Logger}
+	var listeners []net.Listener
+	defer func() {
+		if err != nil {
+			for _, ln := range listeners {
+				ln.Close()
+			}
+			n.Shutdown(context.Background())
+		}
+	}()
+	type addrs struct{ api, admin net.Listener }
+	local := map[string]addrs{}
+	for _, name := range run {
+		r, _ := t.Region(name)
+		api, err := net.Listen("tcp", r.DynamoDB)
+		if err != nil {
+			return nil, fmt.Errorf("node: region %s: dynamodb endpoint: %w", name, err)
+		}
+		listeners = append(listeners, api)
+		admin, err := net.Listen("tcp", r.Admin)
+		if err != nil {
+			return nil, fmt.Errorf("node: region %s: admin endpoint: %w", name, err)
+		}
+		listeners = append(listeners, admin)
+		local[name] = addrs{api, admin}
+	}
+	adminURL := func(name string) string {
+		if a, ok := local[name]; ok {
+			return "http://" + a.admin.Addr().String()
+		}
+		r, _ := t.Region(name)
+		return "http://" + r.Admin
+	}
+	for _, name := range run {
+		r, _ := t.Region(name)
+		var peers []repl.Peer
+		for _, p := range t.Peers(name) {
+			peers = append(peers, repl.Peer{Name: p.Name, URL: adminURL(p.Name)})
+		}
+		ro := o.Replication
+		ro.Peers = peers
+		ro.Token = t.AdminToken
+		ro.Client = func(peer string) *http.Client { return w.HTTPClient(name, peer) }
+		var tables []*store.Table
+		for _, tb := range t.TablesIn(name) {
+			tables = append(tables, storeTable(tb))
+		}
+		region, err := StartRegion(RegionOptions{
+			Name:          name,
+			Listener:      local[name].api,
+			AdminListener: local[name].admin,
+			AdminToken:    t.AdminToken,
+			AdminHandlers: map[string]http.Handler{"/wan": w.Handler(), "/wan/": w.Handler()},
+			DataDir:       t.DataDirFor(name),
+			Credentials:   map[string]string{t.Credentials.AccessKey: t.Credentials.SecretKey},
+			ClockSkew:     r.ClockSkew,
+			ShutdownGrace: o.ShutdownGrace,
+			Logger:        o.Logger,
+			Replication:   &ro,
+			Tables:        tables,
+			Gatherers:     prometheus.Gatherers{procReg},
+		})
+		if err != nil {
+			return nil, err
+		}
+		n.regions = append(n.regions, region)
+	}
+	listeners = nil
+	return n, nil
+}
+
+// wanLinks turns the topology's WAN section into the WAN's link settings.
+// Pairs the topology leaves alone take the WAN's built-in values.
+func wanLinks(t *topology.Topology) []wan.Link {
+	var links []wan.Link
+	names := t.RegionNames()
+	for i, a := range names {
+		for _, b := range names[i+1:] {
+			lat, jit := t.WAN.Pair(a, b)
+			if lat == nil && jit == nil {
+				continue
+			}
+			l := wan.Link{From: a, To: b}
+			if lat != nil {
+				l.Latency = *lat
+			} else if d, ok := wan.DefaultLatency(a, b); ok {
+				l.Latency = d
+			} else {
+				l.Latency = wan.DefaultFallbackLatency
+			}
+			if jit != nil {
+				l.Jitter = *jit
+			} else {
+				l.Jitter = min(time.Duration(float64(l.Latency)*wan.DefaultJitterFraction), wan.DefaultMaxJitter)
+			}
+			links = append(links, l)
+		}
+	}
+	return links
+}
+
+// storeTable turns a topology table into the store's schema.
+func storeTable(tb *topology.Table) *store.Table {
+	keyAttr := func(k topology.KeyAttribute) store.KeyAttr {
+		typ, _ := attr.ParseType(string(k.Type))
+		return store.KeyAttr{Name: k.Name, Type: typ}
+	}
+	t := &store.Table{
+		Name:        tb.Name,
+		Key:         store.KeySchema{Hash: keyAttr(tb.PartitionKey)},
+		BillingMode: "PAY_PER_REQUEST",
+	}
+	if tb.SortKey.Name != "" {
+		t.Key.Range = keyAttr(tb.SortKey)
+	}
+	addAttr := func(k store.KeyAttr) {
+		if !slices.ContainsFunc(t.Attributes, func(a store.KeyAttr) bool { return a.Name == k.Name }) {
+			t.Attributes = append(t.Attributes, k)
+		}
+	}
+	addAttr(t.Key.Hash)
+	if t.Key.HasRange() {
+		addAttr(t.Key.Range)
+	}
+	for _, ix := range tb.GlobalSecondaryIndexes {
+		si := store.Index{Name: ix.Name, Key: store.KeySchema{Hash: keyAttr(ix.PartitionKey)},
+			Projection: store.Projection{Type: store.ProjectionType(ix.Projection), NonKeyAttributes: ix.NonKeyAttributes}}
+		if ix.SortKey.Name != "" {
+			si.Key.Range = keyAttr(ix.SortKey)
+		}
+		addAttr(si.Key.Hash)
+		if si.Key.HasRange() {
+			addAttr(si.Key.Range)
+		}
+		t.Indexes = append(t.Indexes, si)
+	}
+	if tb.TTLAttribute != "" {
+		t.TTL = store.TTLSpec{Enabled: true, Attribute: tb.TTLAttribute}
+	}
+	for _, r := range tb.Replicas {
+		t.Replicas = append(t.Replicas, store.Replica{Region: r, Status: store.StatusActive})
+	}
+	return t
+}
+
+// Regions returns the regions running in this process.
+func (n *Node) Regions() []*Region { return n.regions }
+
+// Region returns the named region running here, or nil.
+func (n *Node) Region(name string) *Region {
+	for _, r := range n.regions {
+		if r.Name() == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// WAN returns the simulated WAN.
+func (n *Node) WAN() *wan.WAN { return n.wan }
+
+// Topology returns the topology the node runs.
+func (n *Node) Topology() *topology.Topology { return n.topo }
+
+// Shutdown stops every region, in reverse order of starting.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var errs []error
+	for i := len(n.regions) - 1; i >= 0; i-- {
+		errs = append(errs, n.regions[i].Shutdown(ctx))
+	}
+	n.regions = nil
+	return errors.Join(errs...)
+}

@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,6 +84,7 @@ func toAPIError(err error) (*apiError, bool) {
 	var se *json.SyntaxError
 	var ute *json.UnmarshalTypeError
 	var sigErr *sigv4.Error
+	var b64 base64.CorruptInputError
 	switch {
 	case errors.As(err, &ae):
 		return ae, ae.Status < 500
@@ -105,6 +107,10 @@ func toAPIError(err error) (*apiError, bool) {
 			"Request idempotency token was used with different request parameters within the idempotency window"), true
 	case errors.As(err, &se), errors.As(err, &ute):
 		return serializationErr("%s", jsonErrorMessage(err)), true
+	case errors.As(err, &b64):
+		// A B, BS or key value that is not base64 fails in decoding, like
+		// malformed JSON.
+		return serializationErr("Base64 encoded value is invalid: %v", b64), true
 	case errors.As(err, &sigErr):
 		return sigv4Error(sigErr), true
 	}

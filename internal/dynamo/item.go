@@ -298,6 +298,12 @@ func (p *updatePlan) op() store.Op {
 		if err != nil {
 			return nil, store.Keep, err
 		}
+		if cur == nil && len(next) == len(p.key) && len(p.update.Paths()) > 0 {
+			// An update that only removes attributes (REMOVE, DELETE from a
+			// set) does not create the item it names, as in DynamoDB; an
+			// update with no actions at all does.
+			return nil, store.Keep, nil
+		}
 		return next, store.Put, nil
 	}}
 }

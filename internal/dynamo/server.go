@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gyre-dev/gyre/internal/attr"
 	"github.com/gyre-dev/gyre/internal/store"
 )
 
@@ -221,10 +222,52 @@ func requestID() string {
 	return strings.ToUpper(hex.EncodeToString(b[:]))
 }
 
+// maxRequestDepth bounds how deeply a request's JSON may nest: an attribute
+// value nested as deeply as DynamoDB allows (two JSON levels per map or list,
+// one for the innermost value) inside the deepest request envelope
+// (BatchWriteItem's RequestItems, table, list, PutRequest, Item: six), with
+// room to spare.
+const maxRequestDepth = 2*attr.MaxDepth + 16
+
 // decode unmarshals a request body. An empty body is an empty request.
 func decode(body []byte, v any) error {
 	if len(body) == 0 {
 		return nil
 	}
+	// Attribute values decode level by level, each level re-reading all it
+	// holds, so a deeply nested value costs the square of its size; refuse
+	// nesting no valid request has before decoding anything.
+	if tooDeep(body, maxRequestDepth) {
+		return validationErr("Nesting Levels have exceeded supported limits: Nested levels allowed is %d", attr.MaxDepth)
+	}
 	return json.Unmarshal(body, v)
+}
+
+// tooDeep reports whether the JSON in b nests objects and arrays more than
+// limit levels deep. It does not validate b; json.Unmarshal does that.
+func tooDeep(b []byte, limit int) bool {
+	depth := 0
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > limit {
+				return true
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return false
 }

@@ -730,7 +730,21 @@ func (s *Server) updateTable(_ context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"TableDescription": s.describe(updated, stats, ixStats)}, nil
+	d := s.describe(updated, stats, ixStats)
+	// An index this request created is CREATING in its answer, as in
+	// DynamoDB, even if a small table's backfill has already finished.
+	for _, u := range req.GlobalSecondaryIndexUpdates {
+		if u.Create == nil {
+			continue
+		}
+		for i := range d.GlobalSecondaryIndexes {
+			if id := &d.GlobalSecondaryIndexes[i]; id.IndexName == u.Create.IndexName {
+				backfilling := true
+				id.IndexStatus, id.Backfilling = string(store.StatusCreating), &backfilling
+			}
+		}
+	}
+	return map[string]any{"TableDescription": d}, nil
 }
 
 type timeToLiveSpecification struct {

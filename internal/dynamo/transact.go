@@ -1,8 +1,10 @@
 package dynamo
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -132,12 +134,30 @@ func (s *Server) transactWriteItems(_ context.Context, body []byte) (any, error)
 	wo := store.WriteOptions{Transaction: true}
 	if req.ClientRequestToken != "" {
 		wo.Token = req.ClientRequestToken
-		wo.RequestHash = sha256.Sum256(body)
+		wo.RequestHash = requestHash(body)
 	}
 	if _, err := s.db.Write(ops, wo); err != nil {
 		return nil, transactionError(err)
 	}
 	return transactResponse(req.ReturnConsumedCapacity, units), nil
+}
+
+// requestHash identifies a request's parameters for idempotency checks. It
+// hashes a canonical form of the body: SDKs serialize maps (expression
+// attribute values, items) in no fixed order, so the same request is sent
+// with different bytes when it is retried.
+func requestHash(body []byte) [sha256.Size]byte {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return sha256.Sum256(body)
+	}
+	canonical, err := json.Marshal(v) // objects' keys sorted, at every level
+	if err != nil {
+		return sha256.Sum256(body)
+	}
+	return sha256.Sum256(canonical)
 }
 
 func transactResponse(mode string, units map[string]float64) map[string]any {

@@ -43,6 +43,9 @@ type Options struct {
 	// Region is the region name in ARNs and the health answer. Default
 	// DB.Region().
 	Region string
+	// Regions are the regions of the deployment, where ReplicaUpdates may
+	// place replicas. Empty for a region running alone.
+	Regions []string
 	// AccountID is the account in ARNs. Default "000000000000".
 	AccountID string
 	// MaxRequestBytes bounds a request body. Default 16 MiB, DynamoDB's

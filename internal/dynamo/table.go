@@ -111,7 +111,9 @@ type tableDescription struct {
 	LatestStreamLabel         string               `json:",omitempty"`
 	LatestStreamArn           string               `json:",omitempty"`
 	DeletionProtectionEnabled bool
-	TableClassSummary         *tableClassSummary `json:",omitempty"`
+	TableClassSummary         *tableClassSummary   `json:",omitempty"`
+	Replicas                  []replicaDescription `json:",omitempty"`
+	GlobalTableVersion        string               `json:",omitempty"`
 }
 
 // DynamoDB's limits on table and index definitions.
@@ -427,6 +429,10 @@ func (s *Server) describe(t *store.Table, stats store.Stats, ixStats map[string]
 	if t.TableClass != "" {
 		d.TableClassSummary = &tableClassSummary{TableClass: t.TableClass}
 	}
+	if t.Global() {
+		d.GlobalTableVersion = globalTableVersion
+		d.Replicas = s.replicaDescriptions(t)
+	}
 	for _, a := range t.Attributes {
 		d.AttributeDefinitions = append(d.AttributeDefinitions, attributeDefinition{AttributeName: a.Name, AttributeType: a.Type.String()})
 	}
@@ -499,11 +505,17 @@ func (s *Server) tableFor(name string) (*store.Table, error) {
 
 // itemTable returns the named table for an item operation, which names a
 // missing table less specifically than the table operations do.
+//
+// A replica still being backfilled in this region is not found yet, as in
+// DynamoDB: its items are incomplete.
 func (s *Server) itemTable(name string) (*store.Table, error) {
 	t, err := s.tableFor(name)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.Type == nsDynamo+"ResourceNotFoundException" {
 		return nil, resourceNotFound("Requested resource not found")
+	}
+	if err == nil && t.Status == store.StatusCreating {
+		return nil, resourceNotFound("Requested resource not found: Table: %s is being created in this region", name)
 	}
 	return t, err
 }
@@ -603,7 +615,7 @@ type updateTableRequest struct {
 	StreamSpecification         *streamSpecification
 	DeletionProtectionEnabled   *bool
 	TableClass                  string
-	ReplicaUpdates              []map[string]any
+	ReplicaUpdates              []replicaUpdate
 }
 
 func (s *Server) updateTable(_ context.Context, body []byte) (any, error) {
@@ -616,7 +628,9 @@ func (s *Server) updateTable(_ context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	if len(req.ReplicaUpdates) > 0 {
-		return nil, validationErr("ReplicaUpdates are not supported by a region running without global tables")
+		if err := s.applyReplicaUpdates(t, req.ReplicaUpdates); err != nil {
+			return nil, err
+		}
 	}
 	if len(req.GlobalSecondaryIndexUpdates) > 1 {
 		return nil, limitExceeded("Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table")

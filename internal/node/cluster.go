@@ -134,6 +134,7 @@ func Start(o Options) (_ *Node, err error) {
 			ClockSkew:     r.ClockSkew,
 			ShutdownGrace: o.ShutdownGrace,
 			Logger:        o.Logger,
+			Regions:       t.RegionNames(),
 			Replication:   &ro,
 			Tables:        tables,
 			Gatherers:     prometheus.Gatherers{procReg},

@@ -63,6 +63,9 @@ type RegionOptions struct {
 	// AdminHandlers are extra admin endpoints, by pattern (e.g. the WAN's
 	// "/wan/").
 	AdminHandlers map[string]http.Handler
+	// Regions are every region of the deployment, this one included, where
+	// replicas may be placed; empty for a region running alone.
+	Regions []string
 	// Replication configures replication with peers; nil for none.
 	Replication *repl.Options
 	// Tables are global tables to create at start if missing.
@@ -202,6 +205,7 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 			return err
 		}),
 		Region:     o.Name,
+		Regions:    o.Regions,
 		Logger:     log,
 		Registerer: r.registry,
 	})
@@ -351,4 +355,3 @@ func (r *Region) Shutdown(ctx context.Context) error {
 	r.log.Info("region stopped")
 	return errors.Join(errs...)
 }
-

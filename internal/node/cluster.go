@@ -45,6 +45,9 @@ type Node struct {
 	wan     *wan.WAN
 	regions []*Region
 	log     *slog.Logger
+	// starts holds how each region was started, so Restart can start it
+	// again on the same addresses.
+	starts map[string]RegionOptions
 }
 
 // Start starts the regions. Every listener is opened before any region
@@ -76,7 +79,7 @@ func Start(o Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{topo: t, wan: w, log: o.Logger}
+	n := &Node{topo: t, wan: w, log: o.Logger, starts: map[string]RegionOptions{}}
 	var listeners []net.Listener
 	defer func() {
 		if err != nil {
@@ -123,7 +126,7 @@ func Start(o Options) (_ *Node, err error) {
 		for _, tb := range t.TablesIn(name) {
 			tables = append(tables, storeTable(tb))
 		}
-		region, err := StartRegion(RegionOptions{
+		ropts := RegionOptions{
 			Name:          name,
 			Listener:      local[name].api,
 			AdminListener: local[name].admin,
@@ -138,10 +141,15 @@ func Start(o Options) (_ *Node, err error) {
 			Replication:   &ro,
 			Tables:        tables,
 			Gatherers:     prometheus.Gatherers{procReg},
-		})
+		}
+		region, err := StartRegion(ropts)
 		if err != nil {
 			return nil, err
 		}
+		ropts.Listener, ropts.AdminListener = nil, nil
+		ropts.Listen = region.Addr().String()
+		ropts.AdminListen = region.AdminAddr().String()
+		n.starts[name] = ropts
 		n.regions = append(n.regions, region)
 	}
 	listeners = nil
@@ -240,6 +248,40 @@ func (n *Node) WAN() *wan.WAN { return n.wan }
 
 // Topology returns the topology the node runs.
 func (n *Node) Topology() *topology.Topology { return n.topo }
+
+// Stop shuts one region down, as a crash drill or a test does; the others
+// keep running and see it as unreachable.
+func (n *Node) Stop(ctx context.Context, name string) error {
+	i := slices.IndexFunc(n.regions, func(r *Region) bool { return r.Name() == name })
+	if i < 0 {
+		return fmt.Errorf("node: region %s is not running here", name)
+	}
+	r := n.regions[i]
+	n.regions = slices.Delete(n.regions, i, i+1)
+	return r.Shutdown(ctx)
+}
+
+// Restart starts a stopped region again, on the addresses it had.
+func (n *Node) Restart(name string) error {
+	if n.Region(name) != nil {
+		return fmt.Errorf("node: region %s is already running", name)
+	}
+	o, ok := n.starts[name]
+	if !ok {
+		return fmt.Errorf("node: region %s was never started here", name)
+	}
+	var err error
+	if o.AdminListener, err = net.Listen("tcp", o.AdminListen); err != nil {
+		return fmt.Errorf("node: restarting %s: %w", name, err)
+	}
+	r, err := StartRegion(o)
+	if err != nil {
+		o.AdminListener.Close()
+		return err
+	}
+	n.regions = append(n.regions, r)
+	return nil
+}
 
 // Shutdown stops every region, in reverse order of starting.
 func (n *Node) Shutdown(ctx context.Context) error {

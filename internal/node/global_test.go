@@ -213,3 +213,24 @@ func TestTopologyTablesTTLAndTransactions(t *testing.T) {
 		return !ok
 	})
 }
+
+func TestRegionCatchesUpAfterRestart(t *testing.T) {
+	n := startNode(t, func(topo *topology.Topology) {
+		topo.Tables = []topology.Table{{Name: "kv", PartitionKey: topology.KeyAttribute{Name: "pk", Type: topology.KeyString}}}
+	})
+	ctx := context.Background()
+	east := client(n.Region("us-east-1"))
+	if err := n.Stop(ctx, "eu-west-1"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := east.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("kv"), Item: map[string]types.AttributeValue{"pk": s(fmt.Sprint("k", i)), "v": s("while-down")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.Restart("eu-west-1"); err != nil {
+		t.Fatal(err)
+	}
+	eu := client(n.Region("eu-west-1"))
+	eventually(t, "eu-west-1 to catch up", func() bool { v, _ := getS(t, eu, "kv", "k19", "v"); return v == "while-down" })
+}

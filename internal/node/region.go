@@ -57,6 +57,8 @@ type RegionOptions struct {
 	// replication for peers, the WAN controls) behind AdminToken. A
 	// standalone region has none.
 	AdminListener net.Listener
+	// AdminListen records the admin address, for restarting a region.
+	AdminListen string
 	// AdminToken is the bearer token the admin API requires. Required with
 	// an AdminListener.
 	AdminToken string

@@ -216,7 +216,7 @@ func TestTopologyTablesTTLAndTransactions(t *testing.T) {
 
 func TestRegionCatchesUpAfterRestart(t *testing.T) {
 	n := startNode(t, func(topo *topology.Topology) {
-		topo.Tables = []topology.Table{{Name: "kv", PartitionKey: topology.KeyAttribute{Name: "pk", Type: topology.KeyString}}}
+		topo.Tables = []topology.Table{{Name: "kvs", PartitionKey: topology.KeyAttribute{Name: "pk", Type: topology.KeyString}}}
 	})
 	ctx := context.Background()
 	east := client(n.Region("us-east-1"))
@@ -224,7 +224,7 @@ func TestRegionCatchesUpAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 20 {
-		if _, err := east.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("kv"), Item: map[string]types.AttributeValue{"pk": s(fmt.Sprint("k", i)), "v": s("while-down")}}); err != nil {
+		if _, err := east.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("kvs"), Item: map[string]types.AttributeValue{"pk": s(fmt.Sprint("k", i)), "v": s("while-down")}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -232,5 +232,5 @@ func TestRegionCatchesUpAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	eu := client(n.Region("eu-west-1"))
-	eventually(t, "eu-west-1 to catch up", func() bool { v, _ := getS(t, eu, "kv", "k19", "v"); return v == "while-down" })
+	eventually(t, "eu-west-1 to catch up", func() bool { v, _ := getS(t, eu, "kvs", "k19", "v"); return v == "while-down" })
 }

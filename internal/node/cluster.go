@@ -121,7 +121,11 @@ func Start(o Options) (_ *Node, err error) {
 		ro := o.Replication
 		ro.Peers = peers
 		ro.Token = t.AdminToken
-		ro.Client = func(peer string) *http.Client { return w.HTTPClient(name, peer) }
+		clients := map[string]*http.Client{}
+		for _, p := range peers {
+			clients[p.Name] = w.HTTPClient(name, p.Name)
+		}
+		ro.Client = func(peer string) *http.Client { return clients[peer] }
 		var tables []*store.Table
 		for _, tb := range t.TablesIn(name) {
 			tables = append(tables, storeTable(tb))

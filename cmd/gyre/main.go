@@ -31,6 +31,7 @@ func subcommands() []*cobra.Command {
 		newStatusCmd(),
 		newWANCmd(),
 		newVerifyCmd(),
+		newConfigCmd(),
 		newBenchCmd(),
 	}
 }

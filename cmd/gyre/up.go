@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,7 @@ type topologyFlags struct {
 	secretKey  string
 	adminToken string
 	noWAN      bool
+	skew       map[string]string
 }
 
 func (f *topologyFlags) register(cmd *cobra.Command) {
@@ -28,6 +30,7 @@ func (f *topologyFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.secretKey, "secret-key", "", "secret access key clients sign with (default \"gyregyregyre\")")
 	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token of the admin API and of replication (default \"gyre-admin\")")
 	fs.BoolVar(&f.noWAN, "no-wan-latency", false, "simulate no latency between regions (faults still work)")
+	fs.StringToStringVar(&f.skew, "clock-skew", nil, "shift regions' clocks, e.g. --clock-skew us-west-2=2s,eu-west-1=-500ms")
 }
 
 // load reads the topology and applies the flags.
@@ -39,9 +42,17 @@ func (f *topologyFlags) load() (*topology.Topology, error) {
 	if err != nil {
 		return nil, err
 	}
+	skew := map[string]time.Duration{}
+	for region, d := range f.skew {
+		v, err := time.ParseDuration(d)
+		if err != nil {
+			return nil, fmt.Errorf("--clock-skew %s=%s: %w", region, d, err)
+		}
+		skew[region] = v
+	}
 	if err := t.Apply(topology.Overrides{
 		DataDir: f.dataDir, AccessKey: f.accessKey, SecretKey: f.secretKey,
-		AdminToken: f.adminToken, DisableWAN: f.noWAN,
+		AdminToken: f.adminToken, DisableWAN: f.noWAN, ClockSkew: skew,
 	}); err != nil {
 		return nil, err
 	}

@@ -10,97 +10,19 @@ import (
 // MaxDepth is DynamoDB's limit on the nesting of maps and lists.
 const MaxDepth = 32
 
-// wireValue is the JSON shape of an AttributeValue. Pointers tell an absent
-// field from an empty one.
-type wireValue struct {
-	S    *string           `json:"S"`
-	N    *string           `json:"N"`
-	B    *[]byte           `json:"B"`
-	BOOL *bool             `json:"BOOL"`
-	NULL *bool             `json:"NULL"`
-	M    *map[string]Value `json:"M"`
-	L    *[]Value          `json:"L"`
-	SS   *[]string         `json:"SS"`
-	NS   *[]string         `json:"NS"`
-	BS   *[][]byte         `json:"BS"`
-}
-
 // UnmarshalJSON decodes DynamoDB's JSON form of an AttributeValue
 // ({"S": "x"}, {"N": "1.5"}, {"M": {...}}, ...) and validates it: exactly one
 // type, numbers within DynamoDB's limits (stored in canonical form), sets
-// non-empty and without duplicates. Malformed JSON is a *json error;
-// well-formed JSON that breaks a rule is a *ValidationError.
+// non-empty and without duplicates. A value of the wrong JSON kind is a
+// *json.UnmarshalTypeError; well-formed JSON that breaks a rule is a
+// *ValidationError. It reads its input once, however deeply nested.
 func (v *Value) UnmarshalJSON(data []byte) error {
-	var w wireValue
-	if err := json.Unmarshal(data, &w); err != nil {
+	d := jsonDecoder{b: data}
+	if err := d.value(v, 0); err != nil {
 		return err
 	}
-	*v = Value{}
-	n := 0
-	if w.S != nil {
-		n++
-		v.Type, v.Str = String, *w.S
-	}
-	if w.N != nil {
-		n++
-		c, err := ParseNumber(*w.N)
-		if err != nil {
-			return err
-		}
-		v.Type, v.Str = Number, c
-	}
-	if w.B != nil {
-		n++
-		v.Type, v.Bin = Binary, *w.B
-		if v.Bin == nil {
-			v.Bin = []byte{}
-		}
-	}
-	if w.BOOL != nil {
-		n++
-		v.Type, v.Bool = Bool, *w.BOOL
-	}
-	if w.NULL != nil {
-		n++
-		if !*w.NULL {
-			return Invalidf("One or more parameter values were invalid: Null attribute value types must have the value of true")
-		}
-		v.Type = Null
-	}
-	if w.M != nil {
-		n++
-		v.Type, v.M = Map, *w.M
-		if v.M == nil {
-			v.M = map[string]Value{}
-		}
-	}
-	if w.L != nil {
-		n++
-		v.Type, v.L = List, *w.L
-		if v.L == nil {
-			v.L = []Value{}
-		}
-	}
-	if w.SS != nil {
-		n++
-		v.Type, v.Strs = StringSet, *w.SS
-	}
-	if w.NS != nil {
-		n++
-		v.Type, v.Strs = NumberSet, *w.NS
-	}
-	if w.BS != nil {
-		n++
-		v.Type, v.Bins = BinarySet, *w.BS
-	}
-	switch {
-	case n == 0:
-		return Invalidf("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
-	case n > 1:
-		return Invalidf("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
-	}
-	if v.Type.IsSet() {
-		return v.checkSet()
+	if d.peek() != 0 {
+		return errJSONSyntax
 	}
 	return nil
 }

@@ -214,12 +214,15 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// A region on its own still runs a replicator, with no peers: it
+	// truncates the change log, which nobody else will read.
+	var ro repl.Options
 	if o.Replication != nil {
-		ro := *o.Replication
-		ro.DB, ro.Logger, ro.Registerer = r.db, log, r.registry
-		if r.repl, err = repl.New(ro); err != nil {
-			return nil, err
-		}
+		ro = *o.Replication
+	}
+	ro.DB, ro.Logger, ro.Registerer = r.db, log, r.registry
+	if r.repl, err = repl.New(ro); err != nil {
+		return nil, err
 	}
 	ln := o.Listener
 	if ln == nil {
@@ -237,18 +240,14 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 		admin := http.NewServeMux()
 		admin.Handle("GET /metrics", metrics)
 		admin.HandleFunc("GET /status", r.serveStatus)
-		if r.repl != nil {
-			admin.Handle("/repl/", r.repl.Handler())
-		}
+		admin.Handle("/repl/", r.repl.Handler())
 		for pattern, h := range o.AdminHandlers {
 			admin.Handle(pattern, h)
 		}
 		r.servers = append(r.servers, startServer(o.AdminListener, requireToken(o.AdminToken, admin), log))
 	}
-	if r.repl != nil {
-		if err := r.repl.Start(); err != nil {
-			return nil, err
-		}
+	if err := r.repl.Start(); err != nil {
+		return nil, err
 	}
 	attrs := []any{"dynamodb", "http://" + ln.Addr().String(), "data", o.DataDir}
 	if o.AdminListener != nil {
@@ -302,10 +301,8 @@ func (r *Region) Status() RegionStatus {
 		st, _, _ := r.db.Stats(t)
 		s.Tables = append(s.Tables, TableState{Name: name, Status: string(t.Status), Items: st.Items, Replicas: t.Replicas})
 	}
-	if r.repl != nil {
-		rs := r.repl.Status()
-		s.Replication = &rs
-	}
+	rs := r.repl.Status()
+	s.Replication = &rs
 	return s
 }
 
@@ -331,7 +328,7 @@ func (r *Region) AdminAddr() net.Addr {
 // DB returns the region's store.
 func (r *Region) DB() *store.DB { return r.db }
 
-// Replicator returns the region's replicator, or nil.
+// Replicator returns the region's replicator.
 func (r *Region) Replicator() *repl.Replicator { return r.repl }
 
 // Shutdown stops the region in order: stop serving clients (waiting up to
@@ -346,9 +343,7 @@ func (r *Region) Shutdown(ctx context.Context) error {
 	if len(r.servers) > 0 {
 		errs = append(errs, r.servers[0].shutdown(ctx))
 	}
-	if r.repl != nil {
-		errs = append(errs, r.repl.Shutdown(ctx))
-	}
+	errs = append(errs, r.repl.Shutdown(ctx))
 	for _, s := range r.servers[min(1, len(r.servers)):] {
 		errs = append(errs, s.shutdown(ctx))
 	}

@@ -159,6 +159,9 @@ func Open(o Options) (_ *DB, err error) {
 	if err := db.openLog(); err != nil {
 		return nil, err
 	}
+	if err := db.restoreClock(); err != nil {
+		return nil, err
+	}
 	db.ctx, db.cancel = context.WithCancel(context.Background())
 	for _, t := range db.mu.tables {
 		for _, ix := range t.Indexes {

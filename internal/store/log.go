@@ -115,6 +115,51 @@ func (db *DB) openLog() error {
 	return nil
 }
 
+// restoreClock advances the clock past the versions this database stamped
+// or applied before it was last closed, as far as they can be found without
+// a scan: its own last log entry, how far it had applied each origin's log,
+// and its tables' schema and replica versions. A clock starts afresh at
+// every Open; on a wall clock that runs behind, it would otherwise stamp
+// changes older than ones this region already holds, and the other replicas
+// would discard them as stale while this one kept them. (An item write
+// also observes the version it replaces; see write.)
+func (db *DB) restoreClock() error {
+	observe := func(lower, upper []byte, fn func(v []byte) (hlc.Timestamp, error)) error {
+		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+		if err != nil {
+			return err
+		}
+		for it.First(); it.Valid(); it.Next() {
+			ts, err := fn(it.Value())
+			if err != nil {
+				it.Close()
+				return err
+			}
+			db.opts.Clock.Observe(ts)
+		}
+		return it.Close()
+	}
+	if err := observe(logKey(db.clog.watermark), logKey(db.clog.watermark+1), func(v []byte) (hlc.Timestamp, error) {
+		e, err := DecodeLogEntry(v)
+		return e.Version.TS, err
+	}); err != nil {
+		return err
+	}
+	if err := observe([]byte{prefixCursor}, []byte{prefixCursor + 1}, func(v []byte) (hlc.Timestamp, error) {
+		c, err := decodeCursor(v)
+		return c.TS, err
+	}); err != nil {
+		return err
+	}
+	for _, t := range db.mu.tables {
+		db.opts.Clock.Observe(t.SchemaVersion.TS)
+		for _, r := range t.Replicas {
+			db.opts.Clock.Observe(r.Version.TS)
+		}
+	}
+	return nil
+}
+
 // Incarnation returns the id of this database's incarnation.
 func (db *DB) Incarnation() string { return db.incarnation }
 

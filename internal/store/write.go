@@ -170,6 +170,13 @@ func (db *DB) write(ops []Op, wo WriteOptions) (_ []Outcome, retry bool, _ error
 		}
 		p.old = r
 		p.exists = found && !r.Tombstone
+		if found {
+			// The write replaces this version (an item or a tombstone), so
+			// it must carry a later one, or every other replica would keep
+			// the old item while this one keeps the new: the clock may not
+			// have observed it (it starts afresh when the region restarts).
+			db.opts.Clock.Observe(r.Version.TS)
+		}
 	}
 
 	outcomes := make([]Outcome, len(ops))

@@ -71,6 +71,7 @@ func (t *Topology) EnsureDefaults() {
 		if r.Admin == "" {
 			r.Admin = loopback(DefaultAdminPort + i)
 		}
+		r.ensureRoutingDefaults(i)
 	}
 
 	if len(t.Tables) == 0 {
@@ -83,6 +84,7 @@ func (t *Topology) EnsureDefaults() {
 	if len(t.WAN.Links) == 0 {
 		t.WAN.Links = nil
 	}
+	t.ensureRoutingDefaults()
 }
 
 func (tb *Table) ensureDefaults(regions []string) {

@@ -46,6 +46,10 @@ type Topology struct {
 
 	// WAN shapes the simulated wide-area network between regions.
 	WAN WAN `yaml:"wan"`
+
+	// Routing configures the routing plane: DNS, the front door, health
+	// checks, client locations and routing controls.
+	Routing Routing `yaml:"routing"`
 }
 
 // Credentials are the SigV4 credentials clients sign requests with.
@@ -81,6 +85,21 @@ type Region struct {
 	// last-writer-wins behaves when regions disagree about the time. It may
 	// be negative (a clock that runs behind). Default 0s.
 	ClockSkew time.Duration `yaml:"clock_skew"`
+
+	// Public is the host:port of the region's public endpoint: what DNS
+	// answers with and the front door proxies to; it serves the DynamoDB
+	// API and GET /health. Default 127.0.N.1:8080 for the N-th region,
+	// each region on its own loopback address and the same port.
+	Public string `yaml:"public"`
+
+	// Control is the host:port of the region's routing-control Raft node.
+	// Default 127.0.0.1:7001 for the first region, 7002 for the second...
+	Control string `yaml:"control"`
+
+	// Location is the client location the region sits at (for health
+	// check vantage points). Default: the built-in location next to the
+	// AWS region of the same name, if any.
+	Location string `yaml:"location,omitempty"`
 }
 
 // KeyType is the scalar type of a key attribute.
@@ -309,6 +328,7 @@ func (t *Topology) Clone() *Topology {
 		}
 	}
 	c.WAN.DefaultJitter = cloneDuration(t.WAN.DefaultJitter)
+	c.Routing = t.Routing.clone()
 	c.WAN.Links = slices.Clone(t.WAN.Links)
 	for i := range c.WAN.Links {
 		l := &c.WAN.Links[i]

@@ -17,18 +17,28 @@ func TestDefault(t *testing.T) {
 	if err := top.Validate(); err != nil {
 		t.Fatalf("Default() does not validate: %v", err)
 	}
-	want := &Topology{
-		DataDir:     "./gyre-data",
-		Credentials: Credentials{AccessKey: "gyre", SecretKey: "gyregyregyre"},
-		AdminToken:  "gyre-admin",
-		Regions: []Region{
-			{Name: "us-east-1", DynamoDB: "127.0.0.1:8001", Admin: "127.0.0.1:9001"},
-			{Name: "us-west-2", DynamoDB: "127.0.0.1:8002", Admin: "127.0.0.1:9002"},
-			{Name: "eu-west-1", DynamoDB: "127.0.0.1:8003", Admin: "127.0.0.1:9003"},
-		},
+	wantRegions := []Region{
+		{Name: "us-east-1", DynamoDB: "127.0.0.1:8001", Admin: "127.0.0.1:9001", Public: "127.0.1.1:8080", Control: "127.0.0.1:7001", Location: "virginia"},
+		{Name: "us-west-2", DynamoDB: "127.0.0.1:8002", Admin: "127.0.0.1:9002", Public: "127.0.2.1:8080", Control: "127.0.0.1:7002", Location: "oregon"},
+		{Name: "eu-west-1", DynamoDB: "127.0.0.1:8003", Admin: "127.0.0.1:9003", Public: "127.0.3.1:8080", Control: "127.0.0.1:7003", Location: "dublin"},
 	}
-	if !reflect.DeepEqual(top, want) {
-		t.Errorf("Default() =\n%s\nwant\n%s", top.YAML(), want.YAML())
+	if top.DataDir != "./gyre-data" || top.Credentials != (Credentials{AccessKey: "gyre", SecretKey: "gyregyregyre"}) ||
+		top.AdminToken != "gyre-admin" || !reflect.DeepEqual(top.Regions, wantRegions) || top.Tables != nil {
+		t.Errorf("Default() =\n%s", top.YAML())
+	}
+	rt := top.Routing
+	if rt.Zone != "gyre.test" || rt.DNS != "127.0.0.1:8053" || rt.FrontDoor != "127.0.0.1:8080" || rt.Location != "virginia" {
+		t.Errorf("routing defaults: %+v", rt)
+	}
+	if len(rt.HealthChecks) != 3 || !reflect.DeepEqual(rt.HealthChecks[1], HealthCheck{ID: "us-west-2", Type: "HTTP", Region: "us-west-2", Target: "127.0.2.1:8080", Path: "/health", Interval: time.Second, FailureThreshold: 3, HealthyFraction: 0.18}) {
+		t.Errorf("default health checks: %+v", rt.HealthChecks)
+	}
+	if len(rt.RecordSets) != 1 || rt.RecordSets[0].Name != "api" || rt.RecordSets[0].Policy != "latency" ||
+		!reflect.DeepEqual(rt.RecordSets[0].Records[2], Record{ID: "eu-west-1", Region: "eu-west-1", Values: []string{"127.0.3.1"}, HealthCheck: "eu-west-1"}) {
+		t.Errorf("default record sets: %+v", rt.RecordSets)
+	}
+	if len(rt.Controls.Rules) != 1 || rt.Controls.Rules[0].MinOn != 1 || len(rt.Controls.Rules[0].Controls) != 3 {
+		t.Errorf("default control rules: %+v", rt.Controls.Rules)
 	}
 	// Each call returns a topology of its own.
 	top.Regions[0].Name = "changed"
@@ -521,10 +531,14 @@ regions:
     dynamodb: 127.0.0.1:8001
     admin: 127.0.0.1:9001
     clock_skew: 0s
+    public: 127.0.1.1:8080
+    control: 127.0.0.1:7001
   - name: b
     dynamodb: 127.0.0.1:8002
     admin: 127.0.0.1:9002
     clock_skew: 0s
+    public: 127.0.2.1:8080
+    control: 127.0.0.1:7002
 tables:
   - name: orders
     partition_key: {name: pk, type: S}
@@ -532,6 +546,53 @@ tables:
 wan:
   disabled: false
   links: []
+routing:
+  zone: gyre.test
+  dns: 127.0.0.1:8053
+  front_door: 127.0.0.1:8080
+  admin: 127.0.0.1:9000
+  location: virginia
+  latency_mode: table
+  health_checks:
+    - id: a
+      type: HTTP
+      region: a
+      target: 127.0.1.1:8080
+      path: /health
+      interval: 1s
+      failure_threshold: 3
+      healthy_fraction: 0.18
+    - id: b
+      type: HTTP
+      region: b
+      target: 127.0.2.1:8080
+      path: /health
+      interval: 1s
+      failure_threshold: 3
+      healthy_fraction: 0.18
+  record_sets:
+    - name: api
+      type: A
+      ttl: 5s
+      policy: latency
+      records:
+        - id: a
+          region: a
+          values: [127.0.1.1]
+          health_check: a
+        - id: b
+          region: b
+          values: [127.0.2.1]
+          health_check: b
+  locations: []
+  networks: []
+  controls:
+    panel: default
+    rules:
+      - name: at-least-one-region
+        type: assertion
+        controls: [a, b]
+        min_on: 1
 `
 	if got := top.YAML(); got != want {
 		t.Errorf("YAML() =\n%s\nwant\n%s", got, want)
@@ -696,7 +757,8 @@ func TestValidateWithoutDefaults(t *testing.T) {
 		paths = append(paths, p.Path)
 	}
 	want := []string{"data_dir", "credentials.access_key", "credentials.secret_key", "admin_token", "regions",
-		"tables[0].partition_key.type", "tables[0].replicas"}
+		"tables[0].partition_key.type", "tables[0].replicas",
+		"routing.zone", "routing.dns", "routing.front_door", "routing.admin", "routing.latency_mode", "routing.location"}
 	if !reflect.DeepEqual(paths, want) {
 		t.Errorf("problems at %v, want %v", paths, want)
 	}

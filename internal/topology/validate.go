@@ -58,6 +58,7 @@ func (v *validator) topology() {
 	v.regions()
 	v.tables()
 	v.wan()
+	v.routing()
 }
 
 func (v *validator) regions() {
@@ -79,6 +80,8 @@ func (v *validator) regions() {
 		}
 		v.address(p+".dynamodb", r.DynamoDB)
 		v.address(p+".admin", r.Admin)
+		v.address(p+".public", r.Public)
+		v.address(p+".control", r.Control)
 	}
 }
 

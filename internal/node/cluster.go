@@ -89,21 +89,29 @@ func Start(o Options) (_ *Node, err error) {
 			n.Shutdown(context.Background())
 		}
 	}()
-	type addrs struct{ api, admin net.Listener }
+	type addrs struct{ api, admin, public net.Listener }
 	local := map[string]addrs{}
+	listen := func(region, what, addr string) (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("node: region %s: %s endpoint: %w", region, what, err)
+		}
+		listeners = append(listeners, ln)
+		return ln, nil
+	}
 	for _, name := range run {
 		r, _ := t.Region(name)
-		api, err := net.Listen("tcp", r.DynamoDB)
-		if err != nil {
-			return nil, fmt.Errorf("node: region %s: dynamodb endpoint: %w", name, err)
+		var a addrs
+		if a.api, err = listen(name, "dynamodb", r.DynamoDB); err != nil {
+			return nil, err
 		}
-		listeners = append(listeners, api)
-		admin, err := net.Listen("tcp", r.Admin)
-		if err != nil {
-			return nil, fmt.Errorf("node: region %s: admin endpoint: %w", name, err)
+		if a.admin, err = listen(name, "admin", r.Admin); err != nil {
+			return nil, err
 		}
-		listeners = append(listeners, admin)
-		local[name] = addrs{api, admin}
+		if a.public, err = listen(name, "public", r.Public); err != nil {
+			return nil, err
+		}
+		local[name] = a
 	}
 	adminURL := func(name string) string {
 		if a, ok := local[name]; ok {
@@ -132,8 +140,9 @@ func Start(o Options) (_ *Node, err error) {
 		}
 		ropts := RegionOptions{
 			Name:          name,
-			Listener:      local[name].api,
-			AdminListener: local[name].admin,
+			Listener:       local[name].api,
+			AdminListener:  local[name].admin,
+			PublicListener: local[name].public,
 			AdminToken:    t.AdminToken,
 			AdminHandlers: map[string]http.Handler{"/wan": w.Handler(), "/wan/": w.Handler()},
 			DataDir:       t.DataDirFor(name),
@@ -150,9 +159,10 @@ func Start(o Options) (_ *Node, err error) {
 		if err != nil {
 			return nil, err
 		}
-		ropts.Listener, ropts.AdminListener = nil, nil
+		ropts.Listener, ropts.AdminListener, ropts.PublicListener = nil, nil, nil
 		ropts.Listen = region.Addr().String()
 		ropts.AdminListen = region.AdminAddr().String()
+		ropts.PublicListen = local[name].public.Addr().String()
 		n.starts[name] = ropts
 		n.regions = append(n.regions, region)
 	}
@@ -278,9 +288,14 @@ func (n *Node) Restart(name string) error {
 	if o.AdminListener, err = net.Listen("tcp", o.AdminListen); err != nil {
 		return fmt.Errorf("node: restarting %s: %w", name, err)
 	}
+	if o.PublicListener, err = net.Listen("tcp", o.PublicListen); err != nil {
+		o.AdminListener.Close()
+		return fmt.Errorf("node: restarting %s: %w", name, err)
+	}
 	r, err := StartRegion(o)
 	if err != nil {
 		o.AdminListener.Close()
+		o.PublicListener.Close()
 		return err
 	}
 	n.regions = append(n.regions, r)

@@ -24,13 +24,33 @@ func startNode(t *testing.T, edit func(*topology.Topology)) *Node {
 	t.Helper()
 	topo := topology.Default()
 	for i := range topo.Regions {
-		topo.Regions[i].DynamoDB = "127.0.0.1:0"
-		topo.Regions[i].Admin = "127.0.0.1:0"
+		r := &topo.Regions[i]
+		r.DynamoDB, r.Admin, r.Control = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+		r.Public = fmt.Sprintf("127.0.%d.1:0", i+1)
 	}
+	topo.Routing.DNS, topo.Routing.FrontDoor, topo.Routing.Admin = "", "", ""
+	topo.Routing.HealthChecks, topo.Routing.RecordSets = nil, nil
 	topo.DataDir = t.TempDir()
 	topo.WAN.Disabled = true
 	if edit != nil {
 		edit(topo)
+	}
+	// Every listener on a free port, each region's public endpoint on its
+	// own loopback address, so tests can run side by side.
+	for i := range topo.Regions {
+		r := &topo.Regions[i]
+		if r.Public == "" {
+			r.Public = fmt.Sprintf("127.0.%d.1:0", i+1)
+		}
+		if r.Control == "" {
+			r.Control = "127.0.0.1:0"
+		}
+	}
+	rt := &topo.Routing
+	for _, addr := range []*string{&rt.DNS, &rt.FrontDoor, &rt.Admin} {
+		if *addr == "" {
+			*addr = "127.0.0.1:0"
+		}
 	}
 	topo.EnsureDefaults()
 	if err := topo.Validate(); err != nil {

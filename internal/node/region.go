@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,9 +52,18 @@ type RegionOptions struct {
 	// ShutdownGrace bounds how long Shutdown waits for requests in flight.
 	// Default 5s.
 	ShutdownGrace time.Duration
+	// LameDuck is how long Shutdown keeps serving after /health turns
+	// unhealthy, so that routing moves away first. Default 0.
+	LameDuck time.Duration
 	// Logger receives the region's logs. Default slog.Default().
 	Logger *slog.Logger
 
+	// PublicListener, when set, serves the region's public endpoint: the
+	// DynamoDB API and GET /health, what DNS answers with and the front
+	// door proxies to.
+	PublicListener net.Listener
+	// PublicListen records the public address, for restarting a region.
+	PublicListen string
 	// AdminListener, when set, serves the region's admin API (status,
 	// replication for peers, the WAN controls) behind AdminToken. A
 	// standalone region has none.
@@ -125,6 +136,7 @@ type Region struct {
 	listener net.Listener
 	servers  []*server
 	registry *prometheus.Registry
+	draining atomic.Bool
 }
 
 // server is one HTTP server of a region.
@@ -235,7 +247,11 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("GET /health", r.serveHealth)
 	r.servers = append(r.servers, startServer(ln, mux, log))
+	if o.PublicListener != nil {
+		r.servers = append(r.servers, startServer(o.PublicListener, mux, log))
+	}
 	if o.AdminListener != nil {
 		admin := http.NewServeMux()
 		admin.Handle("GET /metrics", metrics)
@@ -250,11 +266,27 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 		return nil, err
 	}
 	attrs := []any{"dynamodb", "http://" + ln.Addr().String(), "data", o.DataDir}
+	if o.PublicListener != nil {
+		attrs = append(attrs, "public", "http://"+o.PublicListener.Addr().String())
+	}
 	if o.AdminListener != nil {
 		attrs = append(attrs, "admin", "http://"+o.AdminListener.Addr().String())
 	}
 	log.Info("region serving", attrs...)
 	return r, nil
+}
+
+// serveHealth answers a health check: 200 while the region serves, 503
+// once it has begun shutting down, so that routing moves away before its
+// listeners close.
+func (r *Region) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if r.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "draining "+r.opts.Name+"\n")
+		return
+	}
+	io.WriteString(w, "ok "+r.opts.Name+"\n")
 }
 
 // requireToken lets through only requests bearing the admin token.
@@ -317,6 +349,14 @@ func (r *Region) Name() string { return r.opts.Name }
 // Addr returns the address the region's DynamoDB endpoint listens on.
 func (r *Region) Addr() net.Addr { return r.listener.Addr() }
 
+// PublicAddr returns the public endpoint's address, or nil without one.
+func (r *Region) PublicAddr() net.Addr {
+	if r.opts.PublicListener == nil {
+		return nil
+	}
+	return r.opts.PublicListener.Addr()
+}
+
 // AdminAddr returns the admin API's address, or nil without one.
 func (r *Region) AdminAddr() net.Addr {
 	if r.opts.AdminListener == nil {
@@ -338,13 +378,25 @@ func (r *Region) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.ShutdownGrace)
 	defer cancel()
 	var errs []error
-	// Clients first; then replication, which also ends the streams peers
-	// hold open on the admin API; then the admin API; the store last.
-	if len(r.servers) > 0 {
-		errs = append(errs, r.servers[0].shutdown(ctx))
+	// Report unhealthy, and after the lame-duck delay stop serving
+	// clients; then replication, which also ends the streams peers hold
+	// open on the admin API; then the admin API; the store last.
+	r.draining.Store(true)
+	if r.opts.LameDuck > 0 && len(r.servers) > 0 {
+		select {
+		case <-time.After(r.opts.LameDuck):
+		case <-ctx.Done():
+		}
+	}
+	clients, admin := r.servers, []*server(nil)
+	if r.opts.AdminListener != nil && len(r.servers) > 0 {
+		clients, admin = r.servers[:len(r.servers)-1], r.servers[len(r.servers)-1:]
+	}
+	for _, s := range clients {
+		errs = append(errs, s.shutdown(ctx))
 	}
 	errs = append(errs, r.repl.Shutdown(ctx))
-	for _, s := range r.servers[min(1, len(r.servers)):] {
+	for _, s := range admin {
 		errs = append(errs, s.shutdown(ctx))
 	}
 	r.servers = nil

@@ -139,21 +139,21 @@ func Start(o Options) (_ *Node, err error) {
 			tables = append(tables, storeTable(tb))
 		}
 		ropts := RegionOptions{
-			Name:          name,
+			Name:           name,
 			Listener:       local[name].api,
 			AdminListener:  local[name].admin,
 			PublicListener: local[name].public,
-			AdminToken:    t.AdminToken,
-			AdminHandlers: map[string]http.Handler{"/wan": w.Handler(), "/wan/": w.Handler()},
-			DataDir:       t.DataDirFor(name),
-			Credentials:   map[string]string{t.Credentials.AccessKey: t.Credentials.SecretKey},
-			ClockSkew:     r.ClockSkew,
-			ShutdownGrace: o.ShutdownGrace,
-			Logger:        o.Logger,
-			Regions:       t.RegionNames(),
-			Replication:   &ro,
-			Tables:        tables,
-			Gatherers:     prometheus.Gatherers{procReg},
+			AdminToken:     t.AdminToken,
+			AdminHandlers:  map[string]http.Handler{"/wan": w.Handler(), "/wan/": w.Handler()},
+			DataDir:        t.DataDirFor(name),
+			Credentials:    map[string]string{t.Credentials.AccessKey: t.Credentials.SecretKey},
+			ClockSkew:      r.ClockSkew,
+			ShutdownGrace:  o.ShutdownGrace,
+			Logger:         o.Logger,
+			Regions:        t.RegionNames(),
+			Replication:    &ro,
+			Tables:         tables,
+			Gatherers:      prometheus.Gatherers{procReg},
 		}
 		region, err := StartRegion(ropts)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -144,6 +145,14 @@ type server struct {
 	http     *http.Server
 	listener net.Listener
 	served   chan error
+
+	mu struct {
+		sync.Mutex
+		// fresh holds the connections that have not sent a request yet.
+		fresh map[net.Conn]struct{}
+		// closing is set when shutdown begins.
+		closing bool
+	}
 }
 
 func startServer(ln net.Listener, h http.Handler, log *slog.Logger) *server {
@@ -158,11 +167,38 @@ func startServer(ln net.Listener, h http.Handler, log *slog.Logger) *server {
 		},
 		served: make(chan error, 1),
 	}
+	s.mu.fresh = map[net.Conn]struct{}{}
+	s.http.ConnState = s.track
 	go func() { s.served <- s.http.Serve(ln) }()
 	return s
 }
 
+// track follows the connections that have not sent a request yet, and
+// closes those that arrive once shutdown has begun.
+func (s *server) track(c net.Conn, state http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case state == http.StateNew && s.mu.closing:
+		c.Close()
+	case state == http.StateNew:
+		s.mu.fresh[c] = struct{}{}
+	default:
+		delete(s.mu.fresh, c)
+	}
+}
+
 func (s *server) shutdown(ctx context.Context) error {
+	// http.Server.Shutdown closes idle connections at once but waits up to
+	// 5s for a new one's first request. Peers' HTTP transports dial
+	// connections ahead of need and pool them unused, so a stopping region
+	// would often wait out the 5s: close them as the idle ones.
+	s.mu.Lock()
+	s.mu.closing = true
+	for c := range s.mu.fresh {
+		c.Close()
+	}
+	s.mu.Unlock()
 	err := s.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = s.http.Close()

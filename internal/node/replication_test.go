@@ -2,10 +2,13 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -35,6 +38,32 @@ func sdkClient(r *Region) (*dynamodb.Client, *http.Transport) {
 		HTTPClient:       &http.Client{Transport: tr, Timeout: 30 * time.Second},
 	})
 	return db, tr
+}
+
+// restartRegion restarts a stopped region (Node.Restart), waiting while its
+// address is taken: once a region has stopped, the kernel may give its
+// port to an outgoing connection, until that connection closes.
+func restartRegion(ctx context.Context, n *Node, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
+	defer cancel()
+	for {
+		err := n.Restart(name)
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func restart(t *testing.T, n *Node, name string) {
+	t.Helper()
+	if err := restartRegion(context.Background(), n, name); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // drainTimeout bounds every wait for replication to drain.
@@ -176,12 +205,16 @@ func formatItem(item map[string]types.AttributeValue, key ...string) string {
 		}
 	}
 	slices.Sort(names)
+	if len(names) == 0 {
+		return "(key only)"
+	}
+	return formatAttrs(item, names)
+}
+
+func formatAttrs(m map[string]types.AttributeValue, names []string) string {
 	parts := make([]string, len(names))
 	for i, name := range names {
-		parts[i] = name + "=" + formatValue(item[name])
-	}
-	if len(parts) == 0 {
-		return "(key only)"
+		parts[i] = name + "=" + formatValue(m[name])
 	}
 	return strings.Join(parts, " ")
 }
@@ -222,7 +255,12 @@ func formatValue(v types.AttributeValue) string {
 		}
 		return "[" + strings.Join(parts, ",") + "]"
 	case *types.AttributeValueMemberM:
-		return "(" + formatItem(v.Value) + ")"
+		names := make([]string, 0, len(v.Value))
+		for name := range v.Value {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		return "(" + formatAttrs(v.Value, names) + ")"
 	}
 	return fmt.Sprintf("%T", v)
 }

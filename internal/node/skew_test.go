@@ -19,7 +19,7 @@ import (
 // region's clock runs.
 
 // skewedNode runs the three default regions with clock offsets and a table
-// kv replicated everywhere, and returns SDK clients by region.
+// kvs replicated everywhere, and returns SDK clients by region.
 func skewedNode(t *testing.T, skews map[string]time.Duration) (*Node, map[string]*dynamodb.Client) {
 	t.Helper()
 	n := startNode(t, func(topo *topology.Topology) {
@@ -124,9 +124,7 @@ func TestWriteAfterReplicatedWriteWinsDespiteClockBehind(t *testing.T) {
 		if err := n.Stop(context.Background(), "eu-west-1"); err != nil {
 			t.Fatal(err)
 		}
-		if err := n.Restart("eu-west-1"); err != nil {
-			t.Fatal(err)
-		}
+		restart(t, n, "eu-west-1")
 		eu = n.Region("eu-west-1")
 		putV(t, client(eu), "restart", "eu")
 		wantEverywhere(t, n, "restart", "eu")
@@ -181,15 +179,21 @@ func TestSchemaChangeAfterRestartDespiteClockBehind(t *testing.T) {
 		}
 		return len(d.Table.GlobalSecondaryIndexes)
 	}
-	eventually(t, "the index in eu-west-1", func() bool { return indexes(db["eu-west-1"]) == 1 })
+	// Every schema change us-east-1 made must have reached eu-west-1 (an
+	// UpdateTable may log more than one), or one it had not seen would be
+	// concurrent with its drop, and might win.
+	if err := awaitDrained(ctx, n, drainTimeout); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexes(db["eu-west-1"]); got != 1 {
+		t.Fatalf("eu-west-1 has %d indexes, want the one us-east-1 made", got)
+	}
 	// eu-west-1 restarts with a fresh clock 3s behind the version of the
 	// index it holds; dropping the index must still be the later change.
 	if err := n.Stop(ctx, "eu-west-1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Restart("eu-west-1"); err != nil {
-		t.Fatal(err)
-	}
+	restart(t, n, "eu-west-1")
 	eu := client(n.Region("eu-west-1"))
 	if _, err := eu.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("kvs"),
 		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Delete: &types.DeleteGlobalSecondaryIndexAction{IndexName: aws.String("by-v")}}}}); err != nil {

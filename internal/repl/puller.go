@@ -244,14 +244,17 @@ func (p *puller) apply(incarnation string, batch []store.LogEntry) error {
 	p.r.metrics.applied.WithLabelValues(p.peer.Name, "applied").Add(float64(res.Applied))
 	p.r.metrics.applied.WithLabelValues(p.peer.Name, "stale").Add(float64(res.Stale))
 	p.r.metrics.applied.WithLabelValues(p.peer.Name, "skipped").Add(float64(res.Skipped))
+	// A new replica is backfilling before the cursor that covers its
+	// creation is acknowledged, so that Status never shows the creation
+	// applied and no backfill under way.
+	for _, t := range res.Created {
+		p.r.startBackfill(t)
+	}
 	last := batch[len(batch)-1]
 	p.mu.Lock()
 	p.mu.cursor = store.Cursor{Incarnation: incarnation, Seq: last.Seq, TS: last.Version.TS}
 	p.mu.lastApply = now
 	p.mu.Unlock()
-	for _, t := range res.Created {
-		p.r.startBackfill(t)
-	}
 	return nil
 }
 

@@ -248,9 +248,7 @@ func TestRegionCatchesUpAfterRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := n.Restart("eu-west-1"); err != nil {
-		t.Fatal(err)
-	}
+	restart(t, n, "eu-west-1")
 	eu := client(n.Region("eu-west-1"))
 	eventually(t, "eu-west-1 to catch up", func() bool { v, _ := getS(t, eu, "kvs", "k19", "v"); return v == "while-down" })
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gyre-dev/gyre/internal/attr"
+	"github.com/gyre-dev/gyre/internal/geo"
 	"github.com/gyre-dev/gyre/internal/repl"
 	"github.com/gyre-dev/gyre/internal/store"
 	"github.com/gyre-dev/gyre/internal/topology"
@@ -36,6 +37,12 @@ type Options struct {
 	// Replication tunes replication intervals (tests shorten them); its
 	// DB, Peers, Client, Token, Logger and Registerer are set per region.
 	Replication repl.Options
+	// Router runs the routing plane (DNS, front door, health monitor) in
+	// this process too, as gyre up does.
+	Router bool
+	// RouterOptions tunes the router; its Topology, WAN, Public, Admin and
+	// Logger are set by Start.
+	RouterOptions RouterOptions
 }
 
 // Node is the regions of a topology running in this process, and the
@@ -44,6 +51,7 @@ type Node struct {
 	topo    *topology.Topology
 	wan     *wan.WAN
 	regions []*Region
+	router  *Router
 	log     *slog.Logger
 	// starts holds how each region was started, so Restart can start it
 	// again on the same addresses.
@@ -71,7 +79,7 @@ func Start(o Options) (_ *Node, err error) {
 	}
 	procReg := prometheus.NewRegistry()
 	w, err := wan.New(wan.Options{
-		Regions:    t.RegionNames(),
+		Regions:    append(t.RegionNames(), RouterVantage),
 		Links:      wanLinks(t),
 		Logger:     o.Logger.With("component", "wan"),
 		Registerer: procReg,
@@ -120,6 +128,13 @@ func Start(o Options) (_ *Node, err error) {
 		r, _ := t.Region(name)
 		return "http://" + r.Admin
 	}
+	actualPublic := map[string]string{}
+	actualAdmin := map[string]string{}
+	for name, a := range local {
+		actualPublic[name] = a.public.Addr().String()
+		actualAdmin[name] = "http://" + a.admin.Addr().String()
+	}
+	checks := healthChecks(t, actualPublic)
 	for _, name := range run {
 		r, _ := t.Region(name)
 		var peers []repl.Peer
@@ -154,6 +169,14 @@ func Start(o Options) (_ *Node, err error) {
 			Replication:    &ro,
 			Tables:         tables,
 			Gatherers:      prometheus.Gatherers{procReg},
+			HealthChecks:   checks,
+			HealthDial: func(ctx context.Context, to, network, addr string) (net.Conn, error) {
+				if to == "" {
+					var d net.Dialer
+					return d.DialContext(ctx, network, addr)
+				}
+				return w.DialContext(ctx, name, to, network, addr)
+			},
 		}
 		region, err := StartRegion(ropts)
 		if err != nil {
@@ -166,14 +189,34 @@ func Start(o Options) (_ *Node, err error) {
 		n.starts[name] = ropts
 		n.regions = append(n.regions, region)
 	}
+	if o.Router {
+		ro := o.RouterOptions
+		ro.Topology, ro.WAN, ro.Public, ro.Admin, ro.Logger = t, w, actualPublic, actualAdmin, o.Logger
+		if n.router, err = StartRouter(ro); err != nil {
+			return nil, err
+		}
+	}
 	listeners = nil
 	return n, nil
 }
 
 // wanLinks turns the topology's WAN section into the WAN's link settings.
-// Pairs the topology leaves alone take the WAN's built-in values.
+// Pairs the topology leaves alone take the WAN's built-in values. The
+// router's links take half its location's round trip to each region.
 func wanLinks(t *topology.Topology) []wan.Link {
 	var links []wan.Link
+	for _, r := range t.Regions {
+		l := wan.Link{From: RouterVantage, To: r.Name}
+		if !t.WAN.Disabled {
+			rtt, ok := geo.BuiltinRTT(t.Routing.Location, r.Name)
+			if !ok {
+				rtt = 2 * wan.DefaultFallbackLatency
+			}
+			l.Latency = rtt / 2
+			l.Jitter = min(time.Duration(float64(l.Latency)*wan.DefaultJitterFraction), wan.DefaultMaxJitter)
+		}
+		links = append(links, l)
+	}
 	names := t.RegionNames()
 	for i, a := range names {
 		for _, b := range names[i+1:] {
@@ -257,6 +300,9 @@ func (n *Node) Region(name string) *Region {
 	return nil
 }
 
+// Router returns the routing plane running in this process, or nil.
+func (n *Node) Router() *Router { return n.router }
+
 // WAN returns the simulated WAN.
 func (n *Node) WAN() *wan.WAN { return n.wan }
 
@@ -302,9 +348,14 @@ func (n *Node) Restart(name string) error {
 	return nil
 }
 
-// Shutdown stops every region, in reverse order of starting.
+// Shutdown stops the router, then every region, in reverse order of
+// starting.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
+	if n.router != nil {
+		errs = append(errs, n.router.Shutdown(ctx))
+		n.router = nil
+	}
 	for i := len(n.regions) - 1; i >= 0; i-- {
 		errs = append(errs, n.regions[i].Shutdown(ctx))
 	}

@@ -22,6 +22,13 @@ import (
 // latency, data in a temporary directory.
 func startNode(t *testing.T, edit func(*topology.Topology)) *Node {
 	t.Helper()
+	return startNodeWith(t, edit, false)
+}
+
+// startNodeWith is startNode, also running the routing plane when router
+// is set.
+func startNodeWith(t *testing.T, edit func(*topology.Topology), router bool) *Node {
+	t.Helper()
 	topo := topology.Default()
 	for i := range topo.Regions {
 		r := &topo.Regions[i]
@@ -64,6 +71,8 @@ func startNode(t *testing.T, edit func(*topology.Topology)) *Node {
 			AckInterval: 50 * time.Millisecond, GCInterval: 200 * time.Millisecond,
 			RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		},
+		Router:        router,
+		RouterOptions: RouterOptions{ReportInterval: 100 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gyre-dev/gyre/internal/dynamo"
+	"github.com/gyre-dev/gyre/internal/health"
 	"github.com/gyre-dev/gyre/internal/hlc"
 	"github.com/gyre-dev/gyre/internal/repl"
 	"github.com/gyre-dev/gyre/internal/sigv4"
@@ -87,6 +88,12 @@ type RegionOptions struct {
 	// Gatherers are extra metrics to serve with the region's (e.g. the
 	// WAN's, shared by the regions of one process).
 	Gatherers prometheus.Gatherers
+	// HealthChecks are run from this region as a vantage point, and
+	// reported on the admin API for the router to collect. Needs an admin
+	// listener and HealthDial.
+	HealthChecks []health.Check
+	// HealthDial dials health probes from this region (through the WAN).
+	HealthDial health.DialFunc
 }
 
 func (o *RegionOptions) ensureDefaults() {
@@ -138,6 +145,7 @@ type Region struct {
 	servers  []*server
 	registry *prometheus.Registry
 	draining atomic.Bool
+	prober   *health.Prober
 }
 
 // server is one HTTP server of a region.
@@ -293,6 +301,15 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 		admin.Handle("GET /metrics", metrics)
 		admin.HandleFunc("GET /status", r.serveStatus)
 		admin.Handle("/repl/", r.repl.Handler())
+		if len(o.HealthChecks) > 0 {
+			if r.prober, err = health.NewProber(health.ProberOptions{
+				Vantage: o.Name, Checks: o.HealthChecks, Dial: o.HealthDial,
+				Logger: log, Registerer: r.registry,
+			}); err != nil {
+				return nil, err
+			}
+			admin.Handle(health.ReportPath, r.prober.Handler())
+		}
 		for pattern, h := range o.AdminHandlers {
 			admin.Handle(pattern, h)
 		}
@@ -300,6 +317,11 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 	}
 	if err := r.repl.Start(); err != nil {
 		return nil, err
+	}
+	if r.prober != nil {
+		if err := r.prober.Start(context.Background()); err != nil {
+			return nil, err
+		}
 	}
 	attrs := []any{"dynamodb", "http://" + ln.Addr().String(), "data", o.DataDir}
 	if o.PublicListener != nil {
@@ -432,6 +454,9 @@ func (r *Region) Shutdown(ctx context.Context) error {
 		errs = append(errs, s.shutdown(ctx))
 	}
 	errs = append(errs, r.repl.Shutdown(ctx))
+	if r.prober != nil {
+		errs = append(errs, r.prober.Shutdown(ctx))
+	}
 	for _, s := range admin {
 		errs = append(errs, s.shutdown(ctx))
 	}

@@ -109,5 +109,6 @@ a second interrupt exits at once.`,
 	if err := cmd.MarkFlagRequired("endpoint"); err != nil {
 		panic("bench: marking --endpoint required: " + err.Error())
 	}
+	cmd.AddCommand(newBenchReplicationCmd())
 	return cmd
 }

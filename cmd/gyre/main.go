@@ -32,6 +32,8 @@ func subcommands() []*cobra.Command {
 		newWANCmd(),
 		newVerifyCmd(),
 		newConfigCmd(),
+		newRouterCmd(),
+		newHealthCmd(),
 		newBenchCmd(),
 	}
 }

@@ -69,19 +69,24 @@ simulated WAN.
 
 With no --config it runs the built-in topology: us-east-1 on 127.0.0.1:8001,
 us-west-2 on 127.0.0.1:8002 and eu-west-1 on 127.0.0.1:8003 (admin APIs on
-9001-9003), data under ./gyre-data.`,
+9001-9003; public endpoints 127.0.1.1:8080, 127.0.2.1:8080, 127.0.3.1:8080),
+data under ./gyre-data, and the routing plane: DNS for gyre.test on
+127.0.0.1:8053 and the front door on 127.0.0.1:8080.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := f.load()
 			if err != nil {
 				return err
 			}
 			log := newLogger()
-			n, err := node.Start(node.Options{Topology: t, Logger: log})
+			n, err := node.Start(node.Options{Topology: t, Logger: log, Router: true})
 			if err != nil {
 				return err
 			}
 			for _, r := range n.Regions() {
-				fmt.Printf("%-12s dynamodb http://%s   admin http://%s\n", r.Name(), r.Addr(), r.AdminAddr())
+				fmt.Printf("%-12s dynamodb http://%s   public http://%s   admin http://%s\n", r.Name(), r.Addr(), r.PublicAddr(), r.AdminAddr())
+			}
+			if rt := n.Router(); rt != nil {
+				fmt.Printf("%-12s dns %s (zone %s)   front door http://%s   admin http://%s\n", "router", rt.DNSAddr(), t.Routing.Zone, rt.FrontDoorAddr(), rt.AdminAddr())
 			}
 			waitForSignal()
 			return n.Shutdown(context.Background())

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -138,7 +140,8 @@ func printChecks(drained bool, checks []repl.TableCheck) {
 				break
 			}
 			fmt.Printf("  key %s:", d.Key)
-			for region, h := range d.Hashes {
+			for _, region := range slices.Sorted(maps.Keys(d.Hashes)) {
+				h := d.Hashes[region]
 				if h == "" {
 					h = "missing"
 				} else {

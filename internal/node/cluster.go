@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gyre-dev/gyre/internal/attr"
+	"github.com/gyre-dev/gyre/internal/control"
 	"github.com/gyre-dev/gyre/internal/geo"
 	"github.com/gyre-dev/gyre/internal/repl"
 	"github.com/gyre-dev/gyre/internal/store"
@@ -53,6 +56,9 @@ type Node struct {
 	regions []*Region
 	router  *Router
 	log     *slog.Logger
+	// mu guards regions, which is replaced, never changed in place, so a
+	// reader may keep the slice it read.
+	mu sync.Mutex
 	// starts holds how each region was started, so Restart can start it
 	// again on the same addresses.
 	starts map[string]RegionOptions
@@ -80,7 +86,7 @@ func Start(o Options) (_ *Node, err error) {
 	procReg := prometheus.NewRegistry()
 	w, err := wan.New(wan.Options{
 		Regions:    append(t.RegionNames(), RouterVantage),
-		Links:      wanLinks(t),
+		Links:      WANLinks(t),
 		Logger:     o.Logger.With("component", "wan"),
 		Registerer: procReg,
 	})
@@ -97,7 +103,7 @@ func Start(o Options) (_ *Node, err error) {
 			n.Shutdown(context.Background())
 		}
 	}()
-	type addrs struct{ api, admin, public net.Listener }
+	type addrs struct{ api, admin, public, control net.Listener }
 	local := map[string]addrs{}
 	listen := func(region, what, addr string) (net.Listener, error) {
 		ln, err := net.Listen("tcp", addr)
@@ -119,6 +125,9 @@ func Start(o Options) (_ *Node, err error) {
 		if a.public, err = listen(name, "public", r.Public); err != nil {
 			return nil, err
 		}
+		if a.control, err = listen(name, "control", r.Control); err != nil {
+			return nil, err
+		}
 		local[name] = a
 	}
 	adminURL := func(name string) string {
@@ -135,6 +144,15 @@ func Start(o Options) (_ *Node, err error) {
 		actualAdmin[name] = "http://" + a.admin.Addr().String()
 	}
 	checks := healthChecks(t, actualPublic)
+	var controlPeers []control.Peer
+	for _, r := range t.Regions {
+		addr := r.Control
+		if a, ok := local[r.Name]; ok {
+			addr = a.control.Addr().String()
+		}
+		controlPeers = append(controlPeers, control.Peer{ID: r.Name, RaftAddr: addr})
+	}
+	rules := controlRules(t)
 	for _, name := range run {
 		r, _ := t.Region(name)
 		var peers []repl.Peer
@@ -170,6 +188,15 @@ func Start(o Options) (_ *Node, err error) {
 			Tables:         tables,
 			Gatherers:      prometheus.Gatherers{procReg},
 			HealthChecks:   checks,
+			Control: &control.Options{
+				NodeID: name, Peers: controlPeers, Listener: local[name].control,
+				Dial: func(ctx context.Context, to, network, addr string) (net.Conn, error) {
+					return w.DialContext(ctx, name, to, network, addr)
+				},
+				DataDir: filepath.Join(t.DataDirFor(name), "control"),
+				Panel:   t.Routing.Controls.Panel,
+				Rules:   rules,
+			},
 			HealthDial: func(ctx context.Context, to, network, addr string) (net.Conn, error) {
 				if to == "" {
 					var d net.Dialer
@@ -182,16 +209,25 @@ func Start(o Options) (_ *Node, err error) {
 		if err != nil {
 			return nil, err
 		}
+		ropts.ControlListen = local[name].control.Addr().String()
 		ropts.Listener, ropts.AdminListener, ropts.PublicListener = nil, nil, nil
+		co := *ropts.Control
+		co.Listener = nil
+		ropts.Control = &co
 		ropts.Listen = region.Addr().String()
 		ropts.AdminListen = region.AdminAddr().String()
 		ropts.PublicListen = local[name].public.Addr().String()
 		n.starts[name] = ropts
-		n.regions = append(n.regions, region)
+		n.mu.Lock()
+		n.regions = append(slices.Clip(n.regions), region)
+		n.mu.Unlock()
 	}
 	if o.Router {
 		ro := o.RouterOptions
 		ro.Topology, ro.WAN, ro.Public, ro.Admin, ro.Logger = t, w, actualPublic, actualAdmin, o.Logger
+		if ro.Controls == nil {
+			ro.Controls = nodeControls{n}
+		}
 		if n.router, err = StartRouter(ro); err != nil {
 			return nil, err
 		}
@@ -200,10 +236,10 @@ func Start(o Options) (_ *Node, err error) {
 	return n, nil
 }
 
-// wanLinks turns the topology's WAN section into the WAN's link settings.
+// WANLinks turns the topology's WAN section into the WAN's link settings.
 // Pairs the topology leaves alone take the WAN's built-in values. The
 // router's links take half its location's round trip to each region.
-func wanLinks(t *topology.Topology) []wan.Link {
+func WANLinks(t *topology.Topology) []wan.Link {
 	var links []wan.Link
 	for _, r := range t.Regions {
 		l := wan.Link{From: RouterVantage, To: r.Name}
@@ -241,6 +277,37 @@ func wanLinks(t *topology.Topology) []wan.Link {
 		}
 	}
 	return links
+}
+
+// controlRules turns the topology's safety rules into the control
+// package's. A gating rule's controls are its targets there, and its gating
+// controls its controls.
+func controlRules(t *topology.Topology) []control.Rule {
+	rules := []control.Rule{}
+	for _, r := range t.Routing.Controls.Rules {
+		cr := control.Rule{Name: r.Name, Type: control.Assertion, Controls: r.Controls, AtLeast: r.MinOn}
+		if r.Type == "gating" {
+			cr = control.Rule{Name: r.Name, Type: control.Gating, Controls: r.GatingControls, Targets: r.Controls, AtLeast: r.MinOn}
+		}
+		rules = append(rules, cr)
+	}
+	return rules
+}
+
+// nodeControls reads the routing controls from any region of the node that
+// is running; with none running, every control counts as on.
+type nodeControls struct{ n *Node }
+
+func (c nodeControls) On(region string) bool {
+	c.n.mu.Lock()
+	regions := c.n.regions
+	c.n.mu.Unlock()
+	for _, r := range regions {
+		if svc := r.Control(); svc != nil && svc.State().Configured {
+			return svc.On(region)
+		}
+	}
+	return true
 }
 
 // storeTable turns a topology table into the store's schema.
@@ -288,11 +355,15 @@ func storeTable(tb *topology.Table) *store.Table {
 }
 
 // Regions returns the regions running in this process.
-func (n *Node) Regions() []*Region { return n.regions }
+func (n *Node) Regions() []*Region {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.regions
+}
 
 // Region returns the named region running here, or nil.
 func (n *Node) Region(name string) *Region {
-	for _, r := range n.regions {
+	for _, r := range n.Regions() {
 		if r.Name() == name {
 			return r
 		}
@@ -312,12 +383,15 @@ func (n *Node) Topology() *topology.Topology { return n.topo }
 // Stop shuts one region down, as a crash drill or a test does; the others
 // keep running and see it as unreachable.
 func (n *Node) Stop(ctx context.Context, name string) error {
-	i := slices.IndexFunc(n.regions, func(r *Region) bool { return r.Name() == name })
+	regions := n.Regions()
+	i := slices.IndexFunc(regions, func(r *Region) bool { return r.Name() == name })
 	if i < 0 {
 		return fmt.Errorf("node: region %s is not running here", name)
 	}
-	r := n.regions[i]
-	n.regions = slices.Delete(n.regions, i, i+1)
+	r := regions[i]
+	n.mu.Lock()
+	n.regions = slices.DeleteFunc(slices.Clone(n.regions), func(x *Region) bool { return x == r })
+	n.mu.Unlock()
 	return r.Shutdown(ctx)
 }
 
@@ -338,13 +412,23 @@ func (n *Node) Restart(name string) error {
 		o.AdminListener.Close()
 		return fmt.Errorf("node: restarting %s: %w", name, err)
 	}
+	co := *o.Control
+	if co.Listener, err = net.Listen("tcp", o.ControlListen); err != nil {
+		o.AdminListener.Close()
+		o.PublicListener.Close()
+		return fmt.Errorf("node: restarting %s: %w", name, err)
+	}
+	o.Control = &co
 	r, err := StartRegion(o)
 	if err != nil {
 		o.AdminListener.Close()
 		o.PublicListener.Close()
+		co.Listener.Close()
 		return err
 	}
-	n.regions = append(n.regions, r)
+	n.mu.Lock()
+	n.regions = append(slices.Clip(n.regions), r)
+	n.mu.Unlock()
 	return nil
 }
 
@@ -356,9 +440,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		errs = append(errs, n.router.Shutdown(ctx))
 		n.router = nil
 	}
-	for i := len(n.regions) - 1; i >= 0; i-- {
-		errs = append(errs, n.regions[i].Shutdown(ctx))
+	regions := n.Regions()
+	for i := len(regions) - 1; i >= 0; i-- {
+		errs = append(errs, regions[i].Shutdown(ctx))
 	}
+	n.mu.Lock()
 	n.regions = nil
+	n.mu.Unlock()
 	return errors.Join(errs...)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gyre-dev/gyre/internal/control"
 	"github.com/gyre-dev/gyre/internal/dynamo"
 	"github.com/gyre-dev/gyre/internal/health"
 	"github.com/gyre-dev/gyre/internal/hlc"
@@ -94,6 +95,13 @@ type RegionOptions struct {
 	HealthChecks []health.Check
 	// HealthDial dials health probes from this region (through the WAN).
 	HealthDial health.DialFunc
+	// Control runs this region's routing-control node, served on the admin
+	// API at /controls; nil for none. Its Logger and Registerer are set
+	// per region.
+	Control *control.Options
+	// ControlListen records the control listener's address, for
+	// restarting a region.
+	ControlListen string
 }
 
 func (o *RegionOptions) ensureDefaults() {
@@ -146,6 +154,7 @@ type Region struct {
 	registry *prometheus.Registry
 	draining atomic.Bool
 	prober   *health.Prober
+	control  *control.Service
 }
 
 // server is one HTTP server of a region.
@@ -301,6 +310,14 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 		admin.Handle("GET /metrics", metrics)
 		admin.HandleFunc("GET /status", r.serveStatus)
 		admin.Handle("/repl/", r.repl.Handler())
+		if o.Control != nil {
+			co := *o.Control
+			co.Logger, co.Registerer = log, r.registry
+			if r.control, err = control.New(co); err != nil {
+				return nil, err
+			}
+			admin.Handle("/controls", r.control.Handler())
+		}
 		if len(o.HealthChecks) > 0 {
 			if r.prober, err = health.NewProber(health.ProberOptions{
 				Vantage: o.Name, Checks: o.HealthChecks, Dial: o.HealthDial,
@@ -320,6 +337,11 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 	}
 	if r.prober != nil {
 		if err := r.prober.Start(context.Background()); err != nil {
+			return nil, err
+		}
+	}
+	if r.control != nil {
+		if err := r.control.Start(context.Background()); err != nil {
 			return nil, err
 		}
 	}
@@ -426,6 +448,9 @@ func (r *Region) AdminAddr() net.Addr {
 // DB returns the region's store.
 func (r *Region) DB() *store.DB { return r.db }
 
+// Control returns the region's routing-control node, or nil.
+func (r *Region) Control() *control.Service { return r.control }
+
 // Replicator returns the region's replicator.
 func (r *Region) Replicator() *repl.Replicator { return r.repl }
 
@@ -456,6 +481,9 @@ func (r *Region) Shutdown(ctx context.Context) error {
 	errs = append(errs, r.repl.Shutdown(ctx))
 	if r.prober != nil {
 		errs = append(errs, r.prober.Shutdown(ctx))
+	}
+	if r.control != nil {
+		errs = append(errs, r.control.Shutdown(ctx))
 	}
 	for _, s := range admin {
 		errs = append(errs, s.shutdown(ctx))

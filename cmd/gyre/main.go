@@ -34,6 +34,7 @@ func subcommands() []*cobra.Command {
 		newConfigCmd(),
 		newRouterCmd(),
 		newHealthCmd(),
+		newControlCmd(),
 		newBenchCmd(),
 	}
 }

@@ -273,7 +273,7 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 		}),
 		Region:     o.Name,
 		Regions:    o.Regions,
-		Logger:     log,
+		Logger:     o.Logger, // it adds the region itself
 		Registerer: r.registry,
 	})
 	if err != nil {
@@ -285,7 +285,7 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 	if o.Replication != nil {
 		ro = *o.Replication
 	}
-	ro.DB, ro.Logger, ro.Registerer = r.db, log, r.registry
+	ro.DB, ro.Logger, ro.Registerer = r.db, o.Logger, r.registry // it adds the region itself
 	if r.repl, err = repl.New(ro); err != nil {
 		return nil, err
 	}
@@ -312,7 +312,7 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 		admin.Handle("/repl/", r.repl.Handler())
 		if o.Control != nil {
 			co := *o.Control
-			co.Logger, co.Registerer = log, r.registry
+			co.Logger, co.Registerer = o.Logger, r.registry // it adds the region itself
 			if r.control, err = control.New(co); err != nil {
 				return nil, err
 			}

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"reflect"
-	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -21,69 +19,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/gyre-dev/gyre/internal/leakcheck"
 	"github.com/gyre-dev/gyre/internal/node"
 )
+
+// TestMain fails the tests if they leave goroutines running.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // The conformance suite: code written for DynamoDB with the real AWS SDK,
 // run against real regions listening on 127.0.0.1:0, changing nothing but
 // the endpoint (issue #2). Each top-level test starts one region and gives
 // its subtests tables of their own.
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := checkLeaks(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkLeaks reports goroutines the tests left behind: regions not shut
-// down, client connections not closed. Closing is asynchronous, so it gives
-// them a few seconds to exit.
-func checkLeaks() error {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		leaked := interestingGoroutines()
-		if len(leaked) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("dynamo tests leaked %d goroutines:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// interestingGoroutines returns the stacks of goroutines other than the
-// test framework's and the runtime's own.
-func interestingGoroutines() []string {
-	buf := make([]byte, 2<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var gs []string
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
-		_, stack, _ := strings.Cut(g, "\n")
-		stack = strings.TrimSpace(stack)
-		if stack == "" ||
-			strings.Contains(stack, "interestingGoroutines") ||
-			strings.Contains(stack, "testing.(*M).") ||
-			strings.Contains(stack, "testing.Main(") ||
-			strings.Contains(stack, "testing.tRunner(") ||
-			strings.Contains(stack, "testing.(*F).") ||
-			strings.Contains(stack, "internal/fuzz.") ||
-			strings.Contains(stack, "os/signal.") ||
-			strings.Contains(stack, "signal.signal_recv") ||
-			strings.Contains(stack, "runtime.ensureSigM") ||
-			strings.Contains(stack, "created by runtime.gc") {
-			continue
-		}
-		gs = append(gs, g)
-	}
-	sort.Strings(gs)
-	return gs
-}
 
 // testRegion is a running region and a DynamoDB client for it.
 type testRegion struct {

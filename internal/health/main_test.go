@@ -1,70 +1,15 @@
 package health
 
 import (
-	"fmt"
 	"log/slog"
-	"os"
-	"runtime"
-	"sort"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/gyre-dev/gyre/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
 	// Status changes are logged at info level; keep test output to the
 	// failures.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	code := m.Run()
-	if code == 0 {
-		if err := checkLeaks(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkLeaks reports goroutines the tests left behind: probers and
-// monitors not shut down, servers not closed. Servers close their
-// connections asynchronously, so it waits a little for them.
-func checkLeaks() error {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		leaked := interestingGoroutines()
-		if len(leaked) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("health tests leaked %d goroutines:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// interestingGoroutines returns the stacks of goroutines other than the
-// test framework's and the runtime's own.
-func interestingGoroutines() []string {
-	buf := make([]byte, 2<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var gs []string
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
-		_, stack, _ := strings.Cut(g, "\n")
-		stack = strings.TrimSpace(stack)
-		if stack == "" ||
-			strings.Contains(stack, "interestingGoroutines") ||
-			strings.Contains(stack, "testing.(*M).") ||
-			strings.Contains(stack, "testing.Main(") ||
-			strings.Contains(stack, "testing.tRunner(") ||
-			strings.Contains(stack, "testing.runTests") ||
-			strings.Contains(stack, "os/signal.") ||
-			strings.Contains(stack, "signal.signal_recv") ||
-			strings.Contains(stack, "runtime.ensureSigM") ||
-			strings.Contains(stack, "created by runtime.gc") {
-			continue
-		}
-		gs = append(gs, g)
-	}
-	sort.Strings(gs)
-	return gs
+	leakcheck.Main(m)
 }

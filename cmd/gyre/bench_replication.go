@@ -129,6 +129,9 @@ buckets, p50, p99 and max), used when it holds exactly the measured writes.`,
 				if w.Endpoint != "" {
 					return errors.New("--endpoint is for --admin; without --config or --admin bench starts its own regions")
 				}
+				if len(regions) < 2 {
+					return fmt.Errorf("--regions needs at least two regions, got %v", regions)
+				}
 				if origin == "" {
 					origin = regions[0]
 				}
@@ -228,9 +231,6 @@ buckets, p50, p99 and max), used when it holds exactly the measured writes.`,
 // the given latency and jitter. cleanup shuts them down and removes a
 // temporary data directory.
 func startBenchNode(regions []string, table string, latency, jitter time.Duration, dataDir string) (_ *node.Node, cleanup func(), err error) {
-	if len(regions) < 2 {
-		return nil, nil, fmt.Errorf("--regions needs at least two regions, got %v", regions)
-	}
 	removeDir := func() {}
 	if dataDir == "" {
 		dir, err := os.MkdirTemp("", "gyre-bench-replication-")

@@ -213,11 +213,11 @@ func (h *promHistogram) sub(before *promHistogram) (*promHistogram, error) {
 	return d, nil
 }
 
-// bucketQuantile is a quantile known to lie in a bucket: Low and High are
+// BucketQuantile is a quantile known to lie in a bucket: Low and High are
 // the bucket's bounds and Estimate interpolates linearly between them by
 // rank, as histogram_quantile does. Estimates are only as good as the
 // buckets are narrow.
-type bucketQuantile struct {
+type BucketQuantile struct {
 	Estimate, Low, High time.Duration
 }
 
@@ -225,13 +225,13 @@ type bucketQuantile struct {
 // seconds converted to a Duration. It returns false with no observations.
 // The first bucket's lower bound is 0; a quantile in the +Inf bucket is
 // reported as the highest finite bound.
-func (h *promHistogram) quantile(q float64) (bucketQuantile, bool) {
+func (h *promHistogram) quantile(q float64) (BucketQuantile, bool) {
 	if h.Count == 0 || len(h.Buckets) == 0 {
-		return bucketQuantile{}, false
+		return BucketQuantile{}, false
 	}
 	total := h.Buckets[len(h.Buckets)-1].Count
 	if total == 0 {
-		return bucketQuantile{}, false
+		return BucketQuantile{}, false
 	}
 	rank := q * float64(total)
 	lower, below := 0.0, uint64(0)
@@ -239,16 +239,16 @@ func (h *promHistogram) quantile(q float64) (bucketQuantile, bool) {
 		if float64(b.Count) >= rank && b.Count > below {
 			if math.IsInf(b.UpperBound, 1) {
 				d := seconds(lower)
-				return bucketQuantile{Estimate: d, Low: d, High: d}, true
+				return BucketQuantile{Estimate: d, Low: d, High: d}, true
 			}
 			frac := (rank - float64(below)) / float64(b.Count-below)
 			est := lower + (b.UpperBound-lower)*frac
-			return bucketQuantile{Estimate: seconds(est), Low: seconds(lower), High: seconds(b.UpperBound)}, true
+			return BucketQuantile{Estimate: seconds(est), Low: seconds(lower), High: seconds(b.UpperBound)}, true
 		}
 		lower, below = b.UpperBound, b.Count
 	}
 	d := seconds(lower)
-	return bucketQuantile{Estimate: d, Low: d, High: d}, true
+	return BucketQuantile{Estimate: d, Low: d, High: d}, true
 }
 
 // maxBound returns the upper bound of the highest bucket that holds an

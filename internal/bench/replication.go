@@ -98,8 +98,10 @@ type ReplicationReport struct {
 	// CPUs is the number of CPUs of the machine the benchmark ran on, and
 	// LoadStart and LoadEnd its load averages (1, 5, 15 min) when the
 	// measured writes began and ended, when known (Linux).
-	CPUs                 int
-	LoadStart, LoadEnd   []float64
+	CPUs               int
+	LoadStart, LoadEnd []float64
+	// MeasuredAt and EndedAt are when the measured writes began and when
+	// the last of them returned.
 	MeasuredAt, EndedAt  time.Time
 	warmup, drainTimeout time.Duration
 }
@@ -127,7 +129,7 @@ type LinkLag struct {
 	// Window is the destination's lag window at the end: the last minute.
 	Window repl.Summary
 	// Histogram is the estimate from the Prometheus buckets alone.
-	Histogram struct{ P50, P99, P999 bucketQuantile }
+	Histogram struct{ P50, P99, P999 BucketQuantile }
 	// Error says why the link could not be measured; the rest is then
 	// zero.
 	Error string
@@ -640,7 +642,7 @@ func (l LinkLag) MarshalJSON() ([]byte, error) {
 		Low      int64 `json:"low_us"`
 		High     int64 `json:"high_us"`
 	}
-	bq := func(b bucketQuantile) quantile { return quantile{us(b.Estimate), us(b.Low), us(b.High)} }
+	bq := func(b BucketQuantile) quantile { return quantile{us(b.Estimate), us(b.Low), us(b.High)} }
 	type window struct {
 		Samples int   `json:"samples"`
 		P50     int64 `json:"p50_us"`

@@ -237,6 +237,11 @@ func (p *puller) apply(incarnation string, batch []store.LogEntry) error {
 	}
 	now := p.r.opts.Now()
 	for _, e := range batch {
+		// Only the entries this region replicates count: every local write
+		// is shipped, including those to tables other regions lack.
+		if !p.r.replicates(e) {
+			continue
+		}
 		lag := now.Sub(e.Committed)
 		p.lag.add(now, lag)
 		p.r.metrics.latency.WithLabelValues(p.peer.Name).Observe(lag.Seconds())
@@ -297,4 +302,17 @@ func (r *Replicator) sendAck(ctx context.Context, peer Peer) error {
 		return fmt.Errorf("repl: ack to %s: %s", peer.Name, resp.Status)
 	}
 	return nil
+}
+
+// replicates reports whether an entry concerns a table this region holds.
+func (r *Replicator) replicates(e store.LogEntry) bool {
+	if e.Schema != nil {
+		return true
+	}
+	for _, c := range e.Changes {
+		if _, err := r.db.Table(c.Table); err == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -111,7 +111,11 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 			r.regionChecks[c.Region] = append(r.regionChecks[c.Region], c.ID)
 		}
 	}
-	if r.monitor, err = health.NewMonitor(health.MonitorOptions{Checks: checks, Region: RouterVantage, Logger: log, Registerer: r.registry}); err != nil {
+	// A vantage point silent for two intervals (plus a probe's timeout) no
+	// longer counts: a killed region's last word, that it is healthy, must
+	// not outlive the interval x threshold + one interval that failover
+	// promises.
+	if r.monitor, err = health.NewMonitor(health.MonitorOptions{Checks: checks, StaleIntervals: 2, Region: RouterVantage, Logger: log, Registerer: r.registry}); err != nil {
 		return nil, err
 	}
 	if err := r.monitor.Start(ctx); err != nil {

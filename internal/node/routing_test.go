@@ -59,7 +59,7 @@ func routedNode(t *testing.T, interval time.Duration) *Node {
 
 func TestLatencyDNSFollowsHealth(t *testing.T) {
 	requireDig(t)
-	const interval = 200 * time.Millisecond
+	const interval = 250 * time.Millisecond
 	n := routedNode(t, interval)
 	for subnet, want := range map[string]string{"10.1.0.0/24": "127.0.1.1", "10.2.0.0/24": "127.0.2.1", "10.3.0.0/24": "127.0.3.1", "10.5.0.0/24": "127.0.2.1"} {
 		if got := dig(t, n, "api.gyre.test", subnet); len(got) != 1 || got[0] != want {

@@ -129,17 +129,11 @@ func (p *putPlan) op() store.Op {
 	}}
 }
 
-func (s *Server) planPut(table string, item attr.Item, cond string, names map[string]string, values map[string]attr.Value, expected map[string]expr.ExpectedAttributeValue, condOp string, onFailure string) (*putPlan, error) {
-	t, err := s.itemTable(table)
-	if err != nil {
-		return nil, err
-	}
-	if item == nil {
-		return nil, validationErr("1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null")
-	}
-	if err := checkItemKey(t, item); err != nil {
-		return nil, err
-	}
+// writeCondition validates and parses the condition of a PutItem or
+// DeleteItem (or of their parts of a batch or transaction): a
+// ConditionExpression with its placeholders, or the legacy Expected and
+// ConditionalOperator, never both.
+func writeCondition(cond string, names map[string]string, values map[string]attr.Value, expected map[string]expr.ExpectedAttributeValue, condOp, onFailure string) (*expr.Condition, error) {
 	es := newExprSet(names, values)
 	es.use(true, "ConditionExpression", cond != "")
 	es.use(false, "Expected", expected != nil)
@@ -155,6 +149,24 @@ func (s *Server) planPut(table string, item attr.Item, cond string, names map[st
 		return nil, err
 	}
 	if err := checkReturnOnFailure(onFailure); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *Server) planPut(table string, item attr.Item, cond string, names map[string]string, values map[string]attr.Value, expected map[string]expr.ExpectedAttributeValue, condOp string, onFailure string) (*putPlan, error) {
+	t, err := s.itemTable(table)
+	if err != nil {
+		return nil, err
+	}
+	if item == nil {
+		return nil, validationErr("1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null")
+	}
+	if err := checkItemKey(t, item); err != nil {
+		return nil, err
+	}
+	c, err := writeCondition(cond, names, values, expected, condOp, onFailure)
+	if err != nil {
 		return nil, err
 	}
 	return &putPlan{table: t, item: item, cond: c, onFailure: onFailure}, nil
@@ -434,21 +446,8 @@ func (s *Server) planDelete(table string, key attr.Item, cond string, names map[
 	if err := checkKey(t, key); err != nil {
 		return nil, err
 	}
-	es := newExprSet(names, values)
-	es.use(true, "ConditionExpression", cond != "")
-	es.use(false, "Expected", expected != nil)
-	es.use(false, "ConditionalOperator", condOp != "")
-	if err := es.check(); err != nil {
-		return nil, err
-	}
-	c, err := es.conditionOf(cond, expected, condOp)
+	c, err := writeCondition(cond, names, values, expected, condOp, onFailure)
 	if err != nil {
-		return nil, err
-	}
-	if err := es.done(); err != nil {
-		return nil, err
-	}
-	if err := checkReturnOnFailure(onFailure); err != nil {
 		return nil, err
 	}
 	return &deletePlan{table: t, key: key, cond: c, onFailure: onFailure}, nil

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -404,6 +405,13 @@ func (db *DB) UpdateTable(name string, fn func(t *Table) error) (*Table, error) 
 	}
 	if c.Name != t.Name || c.ID != t.ID || c.Key != t.Key || len(c.Indexes) != len(t.Indexes) {
 		panic("store: UpdateTable callback changed the table's identity, key or indexes")
+	}
+	// A change that changes nothing is not stored, nor shipped to the
+	// other replicas of a global table.
+	before, _ := json.Marshal(t)
+	after, _ := json.Marshal(c)
+	if bytes.Equal(before, after) {
+		return t, nil
 	}
 	if err := db.commitTableLocked(nil, c, true); err != nil {
 		return nil, err

@@ -627,3 +627,26 @@ func TestItems(t *testing.T) {
 		}
 	})
 }
+
+// TestEmptyExpressionsRejected: an expression given as "" is a
+// ValidationException, as in DynamoDB, not the absence of one.
+func TestEmptyExpressionsRejected(t *testing.T) {
+	t.Parallel()
+	r := startRegion(t)
+	table := r.createTable(t, types.ScalarAttributeTypeS, "")
+	_, err := r.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(table),
+		Key:              item{"pk": S("k")},
+		UpdateExpression: aws.String(""),
+	})
+	wantValidation(t, err, "Invalid UpdateExpression: The expression can not be empty;")
+	_, err = r.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(table),
+		Item:                item{"pk": S("k")},
+		ConditionExpression: aws.String(""),
+	})
+	wantValidation(t, err, "Invalid ConditionExpression: The expression can not be empty;")
+	if got := r.get(t, table, item{"pk": S("k")}); got != nil {
+		t.Errorf("a refused write wrote %v", got)
+	}
+}

@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -257,7 +258,29 @@ func decode(body []byte, v any) error {
 	if tooDeep(body, maxRequestDepth) {
 		return validationErr("Nesting Levels have exceeded supported limits: Nested levels allowed is %d", attr.MaxDepth)
 	}
-	return json.Unmarshal(body, v)
+	if err := json.Unmarshal(body, v); err != nil {
+		return err
+	}
+	return emptyExpression(body)
+}
+
+// emptyExpression refuses an expression parameter given as "", which
+// DynamoDB rejects but the request structs cannot tell from an absent one.
+// Only a body that contains such a value pays for the second look.
+func emptyExpression(body []byte) error {
+	if !bytes.Contains(body, []byte(`Expression":""`)) && !bytes.Contains(body, []byte(`Expression": ""`)) {
+		return nil
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return nil
+	}
+	for k, v := range top {
+		if strings.HasSuffix(k, "Expression") && string(v) == `""` {
+			return validationErr("Invalid %s: The expression can not be empty;", k)
+		}
+	}
+	return nil
 }
 
 // tooDeep reports whether the JSON in b nests objects and arrays more than

@@ -3,9 +3,11 @@ package repl
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	latency *prometheus.HistogramVec
-	applied *prometheus.CounterVec
-	linkUp  *prometheus.GaugeVec
+	latency  *prometheus.HistogramVec
+	applied  *prometheus.CounterVec
+	linkUp   *prometheus.GaugeVec
+	retained prometheus.Gauge
+	backlog  *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer, region string) *metrics {
@@ -26,9 +28,19 @@ func newMetrics(reg prometheus.Registerer, region string) *metrics {
 			Help:        "1 while the replication stream from the origin is connected.",
 			ConstLabels: prometheus.Labels{"region": region},
 		}, []string{"origin"}),
+		retained: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "gyre", Subsystem: "repl", Name: "log_retained_entries",
+			Help:        "Entries of this region's change log kept because some peer has not applied them yet. It grows while a peer is cut off: alert on it.",
+			ConstLabels: prometheus.Labels{"region": region},
+		}),
+		backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "gyre", Subsystem: "repl", Name: "backlog_entries",
+			Help:        "Entries of this region's change log a peer has not acknowledged applying, by destination.",
+			ConstLabels: prometheus.Labels{"region": region},
+		}, []string{"destination"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.latency, m.applied, m.linkUp)
+		reg.MustRegister(m.latency, m.applied, m.linkUp, m.retained, m.backlog)
 	}
 	return m
 }

@@ -317,6 +317,16 @@ func (r *Replicator) gcLoop() {
 				r.log.Error("truncating the change log", "err", err)
 			}
 		}
+		s := r.Status()
+		r.metrics.retained.Set(float64(s.LogHead - s.LogFloor))
+		for _, o := range s.Outbound {
+			// A peer that has acknowledged nothing yet may lack all of it.
+			b := o.Backlog
+			if !o.Known {
+				b = s.LogHead - s.LogFloor
+			}
+			r.metrics.backlog.WithLabelValues(o.Destination).Set(float64(b))
+		}
 	}
 }
 

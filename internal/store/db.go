@@ -46,11 +46,6 @@ type Options struct {
 	// large table is swept over several passes. Default 10000; must be
 	// positive.
 	TTLBatch int
-	// TombstoneHorizon returns the timestamp below which the tombstones
-	// that deletes leave may be collected: every replica has applied past
-	// it. Default: the clock's current time, right for a region without
-	// replicas.
-	TombstoneHorizon func() hlc.Timestamp
 }
 
 func (o *Options) ensureDefaults() {

@@ -160,14 +160,13 @@ func (db *DB) tombstoneHorizon() hlc.Timestamp {
 	if f := db.horizon.Load(); f != nil {
 		return (*f)()
 	}
-	if db.opts.TombstoneHorizon != nil {
-		return db.opts.TombstoneHorizon()
-	}
 	return db.opts.Clock.Now()
 }
 
-// SetTombstoneHorizon replaces Options.TombstoneHorizon, for a replicator
-// that starts after the database is open.
+// SetTombstoneHorizon sets the function that gives the timestamp below
+// which tombstones may be collected: every replica has applied past it. A
+// replicator with peers sets it; without one, tombstones older than the
+// clock's current time are collected, right for a region without replicas.
 func (db *DB) SetTombstoneHorizon(f func() hlc.Timestamp) {
 	db.horizon.Store(&f)
 }

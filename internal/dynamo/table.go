@@ -493,6 +493,14 @@ func (s *Server) tableFor(name string) (*store.Table, error) {
 	if name == "" {
 		return nil, validationErr("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
 	}
+	// DynamoDB also takes a table's ARN where it takes its name.
+	if strings.HasPrefix(name, "arn:") {
+		prefix := s.tableArn("")
+		if !strings.HasPrefix(name, prefix) || strings.Contains(name[len(prefix):], "/") {
+			return nil, validationErr("Invalid TableName: %s is not the ARN of a table in %s", name, s.opts.Region)
+		}
+		name = name[len(prefix):]
+	}
 	t, err := s.db.Table(name)
 	if err != nil {
 		if isNotFound(err) {

@@ -633,3 +633,20 @@ func TestListTables(t *testing.T) {
 	_, err = r.Client.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(101)})
 	wantValidation(t, err, "Member must have value less than or equal to 100")
 }
+
+// TestTableArnAsName: operations take a table's ARN where they take its
+// name, as DynamoDB does.
+func TestTableArnAsName(t *testing.T) {
+	t.Parallel()
+	r := startRegion(t)
+	table := r.createTable(t, types.ScalarAttributeTypeS, "")
+	arn := aws.ToString(r.describe(t, table).TableArn)
+	if _, err := r.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(arn), Item: item{"pk": S("a")}}); err != nil {
+		t.Fatalf("PutItem by ARN: %v", err)
+	}
+	if got := r.get(t, table, item{"pk": S("a")}); got == nil {
+		t.Error("the item put by ARN is not in the table")
+	}
+	_, err := r.Client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("arn:aws:dynamodb:mars-1:000000000000:table/" + table)})
+	wantValidation(t, err, "is not the ARN of a table in")
+}

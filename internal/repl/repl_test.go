@@ -194,6 +194,9 @@ func TestNewReplicaBackfills(t *testing.T) {
 	if got := c.get("c", "t", "k000"); got != "<none>" {
 		t.Errorf("deleted k000 in c = %s", got)
 	}
+	// b's delete reaches a asynchronously; once it has, every replica
+	// must hold the same items.
+	c.eventually("a to apply b's delete", func() bool { return c.get("a", "t", "k000") == "<none>" })
 	checks, err := Check(context.Background(), http.DefaultClient, "t", c.targets())
 	if err != nil {
 		t.Fatal(err)

@@ -147,3 +147,32 @@ func TestFrontDoorHidesAKilledRegion(t *testing.T) {
 		t.Fatalf("%d client-visible failures of %d requests", f, served.Load()+f)
 	}
 }
+
+// TestActiveLatencyMode: with latency_mode active, the router measures its
+// round trip to each region and ranks regions for its own location by it,
+// whatever the table says.
+func TestActiveLatencyMode(t *testing.T) {
+	n := startNodeWith(t, func(topo *topology.Topology) {
+		topo.Routing.LatencyMode = "active"
+	}, true)
+	served := func() string {
+		resp, err := http.Get("http://" + n.Router().FrontDoorAddr().String() + "/health")
+		if err != nil {
+			return ""
+		}
+		resp.Body.Close()
+		return resp.Header.Get(frontdoor.RegionHeader)
+	}
+	// The WAN decides: first us-east-1 is the only near region...
+	for _, far := range []string{"us-west-2", "eu-west-1"} {
+		if err := n.WAN().Set(RouterVantage, far, 60*time.Millisecond, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the measured round trips to favour us-east-1", func() bool { return served() == "us-east-1" })
+	// ...then it becomes the farthest, and the ranking follows.
+	if err := n.WAN().Set(RouterVantage, "us-east-1", 200*time.Millisecond, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the measured round trips to move off us-east-1", func() bool { return served() != "us-east-1" })
+}

@@ -127,18 +127,11 @@ func (e *scenarioEnv) handleRestart(d *datadriven.TestData) (string, error) {
 // UpdateTable's ReplicaUpdates in region r and, unless nowait, waits as
 // wait-active does.
 func (e *scenarioEnv) handleAddReplica(d *datadriven.TestData) (string, error) {
-	_, db, err := e.regionArg(d)
+	db, table, args, err := e.target(d, "new")
 	if err != nil {
 		return "", err
 	}
-	table, err := e.table(d)
-	if err != nil {
-		return "", err
-	}
-	region, err := mustArg(d, "new")
-	if err != nil {
-		return "", err
-	}
+	region := args[0]
 	_, err = db.UpdateTable(e.ctx, &dynamodb.UpdateTableInput{
 		TableName: aws.String(table),
 		ReplicaUpdates: []types.ReplicationGroupUpdate{{

@@ -18,18 +18,11 @@ import (
 
 // get region=r key=k [table=T] prints the item's attributes, or <none>.
 func (e *scenarioEnv) handleGet(d *datadriven.TestData) (string, error) {
-	_, db, err := e.regionArg(d)
+	db, table, args, err := e.target(d, "key")
 	if err != nil {
 		return "", err
 	}
-	table, err := e.table(d)
-	if err != nil {
-		return "", err
-	}
-	key, err := mustArg(d, "key")
-	if err != nil {
-		return "", err
-	}
+	key := args[0]
 	out, err := db.GetItem(e.ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: keyOf(key), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return apiError(err)

@@ -219,6 +219,27 @@ func (e *scenarioEnv) table(d *datadriven.TestData) (string, error) {
 	return e.tables[0].Name, nil
 }
 
+// target reads what most commands act on: the client of the region named
+// by region=, the table (table=, or the first one), and the values of the
+// required keys, in order.
+func (e *scenarioEnv) target(d *datadriven.TestData, keys ...string) (*dynamodb.Client, string, []string, error) {
+	_, db, err := e.regionArg(d)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	table, err := e.table(d)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	vals := make([]string, len(keys))
+	for i, k := range keys {
+		if vals[i], err = mustArg(d, k); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	return db, table, vals, nil
+}
+
 // regionArg returns the client of the region named by region=.
 func (e *scenarioEnv) regionArg(d *datadriven.TestData) (string, *dynamodb.Client, error) {
 	name, err := mustArg(d, "region")

@@ -22,22 +22,11 @@ func keyOf(k string) map[string]types.AttributeValue {
 
 // put region=r key=k val=v [table=T] [cond=(expr)] stores {pk: k, v: v}.
 func (e *scenarioEnv) handlePut(d *datadriven.TestData) (string, error) {
-	_, db, err := e.regionArg(d)
+	db, table, args, err := e.target(d, "key", "val")
 	if err != nil {
 		return "", err
 	}
-	table, err := e.table(d)
-	if err != nil {
-		return "", err
-	}
-	key, err := mustArg(d, "key")
-	if err != nil {
-		return "", err
-	}
-	val, err := mustArg(d, "val")
-	if err != nil {
-		return "", err
-	}
+	key, val := args[0], args[1]
 	item := keyOf(key)
 	item["v"] = &types.AttributeValueMemberS{Value: val}
 	in := &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}
@@ -55,22 +44,11 @@ func (e *scenarioEnv) handlePut(d *datadriven.TestData) (string, error) {
 // A value is a number if it reads as one, else a string, unless its type
 // is given: S:, N:, SS: or NS: (set members separated by |).
 func (e *scenarioEnv) handleUpdate(d *datadriven.TestData) (string, error) {
-	_, db, err := e.regionArg(d)
+	db, table, args, err := e.target(d, "key", "expr")
 	if err != nil {
 		return "", err
 	}
-	table, err := e.table(d)
-	if err != nil {
-		return "", err
-	}
-	key, err := mustArg(d, "key")
-	if err != nil {
-		return "", err
-	}
-	expr, err := mustArg(d, "expr")
-	if err != nil {
-		return "", err
-	}
+	key, expr := args[0], args[1]
 	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(table), Key: keyOf(key),
 		UpdateExpression: aws.String(expr), ReturnValues: types.ReturnValueAllNew,
@@ -118,18 +96,11 @@ func parseValue(s string) types.AttributeValue {
 
 // delete region=r key=k [table=T] [cond=(expr)] deletes an item.
 func (e *scenarioEnv) handleDelete(d *datadriven.TestData) (string, error) {
-	_, db, err := e.regionArg(d)
+	db, table, args, err := e.target(d, "key")
 	if err != nil {
 		return "", err
 	}
-	table, err := e.table(d)
-	if err != nil {
-		return "", err
-	}
-	key, err := mustArg(d, "key")
-	if err != nil {
-		return "", err
-	}
+	key := args[0]
 	in := &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: keyOf(key)}
 	if cond := optArg(d, "cond", ""); cond != "" {
 		in.ConditionExpression = aws.String(cond)
@@ -144,11 +115,7 @@ func (e *scenarioEnv) handleDelete(d *datadriven.TestData) (string, error) {
 // the puts and deletes in one TransactWriteItems; a canceled transaction
 // prints each item's cancellation reason.
 func (e *scenarioEnv) handleTransact(d *datadriven.TestData) (string, error) {
-	_, db, err := e.regionArg(d)
-	if err != nil {
-		return "", err
-	}
-	table, err := e.table(d)
+	db, table, _, err := e.target(d)
 	if err != nil {
 		return "", err
 	}

@@ -213,3 +213,32 @@ func (c *cluster) targets() []Target {
 	}
 	return ts
 }
+
+// TestTTLDeletesReplicate expires an item in one region only (the
+// sweepers run hourly here) and checks the delete reaches the others.
+func TestTTLDeletesReplicate(t *testing.T) {
+	c := newCluster(t, "a", "b")
+	c.createGlobal("t", "a", "b")
+	for _, r := range c.names {
+		if _, err := c.dbs[r].UpdateTable("t", func(tb *store.Table) error {
+			tb.TTL = store.TTLSpec{Enabled: true, Attribute: "exp"}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	item := attr.Item{"pk": attr.S("old"), "v": attr.S("x"), "exp": attr.N("1700000000")}
+	if _, err := c.dbs["a"].Write([]store.Op{{Table: "t", Key: item, Apply: func(attr.Item) (attr.Item, store.Action, error) {
+		return item, store.Put, nil
+	}}}, store.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.eventually("the item in b", func() bool { return c.get("b", "t", "old") == "x" })
+	if err := c.dbs["a"].ExpireNow(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.get("a", "t", "old"); got != "<none>" {
+		t.Fatalf("a did not expire the item: %s", got)
+	}
+	c.eventually("a's expiry to delete the item in b", func() bool { return c.get("b", "t", "old") == "<none>" })
+}

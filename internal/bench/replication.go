@@ -437,7 +437,6 @@ func (a *admin) waitDrained(ctx context.Context, when string) error {
 type scrape struct {
 	hist   *promHistogram // nil: nothing observed from the origin yet
 	window repl.Summary
-	err    error
 }
 
 // scrapeAll scrapes every destination.

@@ -50,11 +50,10 @@ func TestPlan(t *testing.T) {
 
 // backend is a region's public endpoint on its own loopback address.
 type backend struct {
-	name   string
-	ln     net.Listener
-	srv    *http.Server
-	hits   atomic.Int64
-	bodies sync.Map
+	name string
+	ln   net.Listener
+	srv  *http.Server
+	hits atomic.Int64
 }
 
 func startBackend(t *testing.T, name string, i int) *backend {

@@ -155,8 +155,7 @@ func TestStatsAndDelete(t *testing.T) {
 		t.Errorf("Get after DeleteTable: %v, want ErrTableNotFound", err)
 	}
 	// A new table of the same name starts empty.
-	tbl, err = db.CreateTable(musicTable())
-	if err != nil {
+	if _, err := db.CreateTable(musicTable()); err != nil {
 		t.Fatal(err)
 	}
 	if got := collect(t, db, "music", IterOptions{}); len(got) != 0 {

@@ -94,13 +94,13 @@ func New(o Options) (*Verifier, error) {
 	}
 	var problems []error
 	if o.Credentials == nil {
-		problems = append(problems, errors.New("Credentials is required"))
+		problems = append(problems, errors.New("Options.Credentials is required"))
 	}
 	if strings.Contains(o.Service, "/") {
-		problems = append(problems, fmt.Errorf("Service %q must not contain '/'", o.Service))
+		problems = append(problems, fmt.Errorf("Options.Service %q must not contain '/'", o.Service))
 	}
 	if o.MaxSkew < 0 {
-		problems = append(problems, fmt.Errorf("MaxSkew %v must not be negative", o.MaxSkew))
+		problems = append(problems, fmt.Errorf("Options.MaxSkew %v must not be negative", o.MaxSkew))
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("sigv4: invalid options: %w", errors.Join(problems...))

@@ -390,15 +390,13 @@ func median(ds []time.Duration) time.Duration {
 
 // RouterStatus is what GET /status on the router's admin API answers.
 type RouterStatus struct {
-	Zone      string            `json:"zone"`
-	DNS       string            `json:"dns"`
-	FrontDoor string            `json:"front_door"`
-	Location  string            `json:"location"`
-	Regions   map[string]bool   `json:"regions_healthy"`
-	Health    health.Snapshot   `json:"health"`
-	Locations []geo.Row         `json:"locations,omitempty"`
-	Controls  map[string]bool   `json:"controls,omitempty"`
-	Extra     map[string]string `json:"extra,omitempty"`
+	Zone      string          `json:"zone"`
+	DNS       string          `json:"dns"`
+	FrontDoor string          `json:"front_door"`
+	Location  string          `json:"location"`
+	Regions   map[string]bool `json:"regions_healthy"`
+	Health    health.Snapshot `json:"health"`
+	Controls  map[string]bool `json:"controls,omitempty"`
 }
 
 // Status reports the routing plane's view.

@@ -250,8 +250,10 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	if out == nil {
 		return
 	}
+	// Counted before the reply is written, so that a client that has its
+	// answer also finds it counted.
+	s.metrics.observe(o, time.Since(start))
 	if _, err := w.Write(out); err != nil {
 		s.log.Debug("writing a DNS reply", "err", err)
 	}
-	s.metrics.observe(o, time.Since(start))
 }

@@ -72,6 +72,7 @@ func (t *Topology) EnsureDefaults() {
 			r.Admin = loopback(DefaultAdminPort + i)
 		}
 		r.ensureRoutingDefaults(i)
+		r.ensureTLSDefaults()
 	}
 
 	if len(t.Tables) == 0 {
@@ -85,6 +86,8 @@ func (t *Topology) EnsureDefaults() {
 		t.WAN.Links = nil
 	}
 	t.ensureRoutingDefaults()
+	t.ensureAppDefaults()
+	t.ensureAppRouting()
 }
 
 func (tb *Table) ensureDefaults(regions []string) {

@@ -22,6 +22,10 @@ type Routing struct {
 	// FrontDoor is the address of the HTTP front door, which proxies each
 	// request to the nearest healthy region. Default 127.0.0.1:8080.
 	FrontDoor string `yaml:"front_door"`
+	// FrontDoorHTTPS is where the front door also serves HTTPS, with a
+	// certificate for the zone's names. Default 127.0.0.1:8443. Not used
+	// when tls.disabled is set.
+	FrontDoorHTTPS string `yaml:"front_door_https"`
 	// Admin is the address of the router's admin API (health, locations).
 	// Default 127.0.0.1:9000.
 	Admin string `yaml:"admin"`
@@ -220,6 +224,9 @@ func (t *Topology) ensureRoutingDefaults() {
 	if rt.FrontDoor == "" {
 		rt.FrontDoor = DefaultFrontDoor
 	}
+	if rt.FrontDoorHTTPS == "" {
+		rt.FrontDoorHTTPS = DefaultFrontDoorHTTPS
+	}
 	if rt.Admin == "" {
 		rt.Admin = DefaultRouterAdmin
 	}
@@ -246,6 +253,9 @@ func (t *Topology) ensureRoutingDefaults() {
 			if hc.Target == "" {
 				if r, ok := t.Region(hc.Region); ok {
 					hc.Target = r.Public
+					if hc.Type == "HTTPS" && !t.TLS.Disabled {
+						hc.Target = r.PublicHTTPS
+					}
 				}
 			}
 			if hc.Path == "" && hc.Type != "TCP" {
@@ -359,6 +369,9 @@ func (v *validator) routing() {
 	}
 	v.address("routing.dns", rt.DNS)
 	v.address("routing.front_door", rt.FrontDoor)
+	if !v.t.TLS.Disabled {
+		v.address("routing.front_door_https", rt.FrontDoorHTTPS)
+	}
 	v.address("routing.admin", rt.Admin)
 	if rt.LatencyMode != "table" && rt.LatencyMode != "active" {
 		v.add("routing.latency_mode", "latency mode %q is not table or active", rt.LatencyMode)

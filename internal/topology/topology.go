@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"maps"
 	"path/filepath"
 	"slices"
 	"time"
@@ -50,6 +51,22 @@ type Topology struct {
 	// Routing configures the routing plane: DNS, the front door, health
 	// checks, client locations and routing controls.
 	Routing Routing `yaml:"routing"`
+
+	// PrimaryRegion is where the applications' tables are created (with a
+	// replica in every region they run in) and where seeding and
+	// migrations run, as one deploys a global table from one region and
+	// references it from the others. Default: the first region.
+	PrimaryRegion string `yaml:"primary_region"`
+
+	// App configures the reference application served in every region.
+	App App `yaml:"app"`
+
+	// Apps are applications of your own that Gyre runs in every region.
+	// Default: none.
+	Apps []UserApp `yaml:"apps"`
+
+	// TLS configures HTTPS on the public endpoints and the front door.
+	TLS TLS `yaml:"tls"`
 }
 
 // Credentials are the SigV4 credentials clients sign requests with.
@@ -87,10 +104,17 @@ type Region struct {
 	ClockSkew time.Duration `yaml:"clock_skew"`
 
 	// Public is the host:port of the region's public endpoint: what DNS
-	// answers with and the front door proxies to; it serves the DynamoDB
-	// API and GET /health. Default 127.0.N.1:8080 for the N-th region,
-	// each region on its own loopback address and the same port.
+	// answers with and the front door proxies to; it serves the reference
+	// application, users' apps and the DynamoDB API. Default 127.0.N.1:8080
+	// for the N-th region, each region on its own loopback address and the
+	// same port.
 	Public string `yaml:"public"`
+
+	// PublicHTTPS is the host:port where the public endpoint also serves
+	// HTTPS, with a certificate from Gyre's local certificate authority.
+	// Default: the public endpoint's host, port 8443 (a free port when the
+	// public endpoint's port is 0). Not used when tls.disabled is set.
+	PublicHTTPS string `yaml:"public_https"`
 
 	// Control is the host:port of the region's routing-control Raft node.
 	// Default 127.0.0.1:7001 for the first region, 7002 for the second...
@@ -329,6 +353,15 @@ func (t *Topology) Clone() *Topology {
 	}
 	c.WAN.DefaultJitter = cloneDuration(t.WAN.DefaultJitter)
 	c.Routing = t.Routing.clone()
+	c.Apps = slices.Clone(t.Apps)
+	for i := range c.Apps {
+		a := &c.Apps[i]
+		a.Regions = slices.Clone(a.Regions)
+		a.Tables = slices.Clone(a.Tables)
+		if a.Env != nil {
+			a.Env = maps.Clone(a.Env)
+		}
+	}
 	c.WAN.Links = slices.Clone(t.WAN.Links)
 	for i := range c.WAN.Links {
 		l := &c.WAN.Links[i]

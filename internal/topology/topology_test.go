@@ -18,16 +18,16 @@ func TestDefault(t *testing.T) {
 		t.Fatalf("Default() does not validate: %v", err)
 	}
 	wantRegions := []Region{
-		{Name: "us-east-1", DynamoDB: "127.0.0.1:8001", Admin: "127.0.0.1:9001", Public: "127.0.1.1:8080", Control: "127.0.0.1:7001", Location: "virginia"},
-		{Name: "us-west-2", DynamoDB: "127.0.0.1:8002", Admin: "127.0.0.1:9002", Public: "127.0.2.1:8080", Control: "127.0.0.1:7002", Location: "oregon"},
-		{Name: "eu-west-1", DynamoDB: "127.0.0.1:8003", Admin: "127.0.0.1:9003", Public: "127.0.3.1:8080", Control: "127.0.0.1:7003", Location: "dublin"},
+		{Name: "us-east-1", DynamoDB: "127.0.0.1:8001", Admin: "127.0.0.1:9001", Public: "127.0.1.1:8080", PublicHTTPS: "127.0.1.1:8443", Control: "127.0.0.1:7001", Location: "virginia"},
+		{Name: "us-west-2", DynamoDB: "127.0.0.1:8002", Admin: "127.0.0.1:9002", Public: "127.0.2.1:8080", PublicHTTPS: "127.0.2.1:8443", Control: "127.0.0.1:7002", Location: "oregon"},
+		{Name: "eu-west-1", DynamoDB: "127.0.0.1:8003", Admin: "127.0.0.1:9003", Public: "127.0.3.1:8080", PublicHTTPS: "127.0.3.1:8443", Control: "127.0.0.1:7003", Location: "dublin"},
 	}
 	if top.DataDir != "./gyre-data" || top.Credentials != (Credentials{AccessKey: "gyre", SecretKey: "gyregyregyre"}) ||
 		top.AdminToken != "gyre-admin" || !reflect.DeepEqual(top.Regions, wantRegions) || top.Tables != nil {
 		t.Errorf("Default() =\n%s", top.YAML())
 	}
 	rt := top.Routing
-	if rt.Zone != "gyre.test" || rt.DNS != "127.0.0.1:8053" || rt.FrontDoor != "127.0.0.1:8080" || rt.Location != "virginia" {
+	if rt.Zone != "gyre.test" || rt.DNS != "127.0.0.1:8053" || rt.FrontDoor != "127.0.0.1:8080" || rt.FrontDoorHTTPS != "127.0.0.1:8443" || rt.Location != "virginia" {
 		t.Errorf("routing defaults: %+v", rt)
 	}
 	if len(rt.HealthChecks) != 3 || !reflect.DeepEqual(rt.HealthChecks[1], HealthCheck{ID: "us-west-2", Type: "HTTP", Region: "us-west-2", Target: "127.0.2.1:8080", Path: "/health", Interval: time.Second, FailureThreshold: 3, HealthyFraction: 0.18}) {
@@ -517,6 +517,8 @@ regions: [{name: a}, {name: b}]
 tables:
   - name: orders
     partition_key: {name: pk, type: S}
+apps:
+  - {name: notes, command: python3 app.py, tables: [orders], env: {DEBUG: "1"}}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -532,12 +534,14 @@ regions:
     admin: 127.0.0.1:9001
     clock_skew: 0s
     public: 127.0.1.1:8080
+    public_https: 127.0.1.1:8443
     control: 127.0.0.1:7001
   - name: b
     dynamodb: 127.0.0.1:8002
     admin: 127.0.0.1:9002
     clock_skew: 0s
     public: 127.0.2.1:8080
+    public_https: 127.0.2.1:8443
     control: 127.0.0.1:7002
 tables:
   - name: orders
@@ -550,6 +554,7 @@ routing:
   zone: gyre.test
   dns: 127.0.0.1:8053
   front_door: 127.0.0.1:8080
+  front_door_https: 127.0.0.1:8443
   admin: 127.0.0.1:9000
   location: virginia
   latency_mode: table
@@ -570,6 +575,22 @@ routing:
       interval: 1s
       failure_threshold: 3
       healthy_fraction: 0.18
+    - id: notes-a
+      type: HTTP
+      region: a
+      target: 127.0.1.1:8080
+      path: /notes/health
+      interval: 1s
+      failure_threshold: 3
+      healthy_fraction: 0.18
+    - id: notes-b
+      type: HTTP
+      region: b
+      target: 127.0.2.1:8080
+      path: /notes/health
+      interval: 1s
+      failure_threshold: 3
+      healthy_fraction: 0.18
   record_sets:
     - name: api
       type: A
@@ -584,6 +605,19 @@ routing:
           region: b
           values: [127.0.2.1]
           health_check: b
+    - name: notes
+      type: A
+      ttl: 5s
+      policy: latency
+      records:
+        - id: a
+          region: a
+          values: [127.0.1.1]
+          health_check: notes-a
+        - id: b
+          region: b
+          values: [127.0.2.1]
+          health_check: notes-b
   locations: []
   networks: []
   controls:
@@ -593,6 +627,24 @@ routing:
         type: assertion
         controls: [a, b]
         min_on: 1
+primary_region: a
+app:
+  disabled: false
+  auth: none
+  table_prefix: app-
+apps:
+  - name: notes
+    command: python3 app.py
+    regions: [a, b]
+    tables: [orders]
+    env:
+      DEBUG: "1"
+    port: 0
+    health_path: /health
+    path: /notes
+    host: notes.gyre.test
+tls:
+  disabled: false
 `
 	if got := top.YAML(); got != want {
 		t.Errorf("YAML() =\n%s\nwant\n%s", got, want)
@@ -758,7 +810,8 @@ func TestValidateWithoutDefaults(t *testing.T) {
 	}
 	want := []string{"data_dir", "credentials.access_key", "credentials.secret_key", "admin_token", "regions",
 		"tables[0].partition_key.type", "tables[0].replicas",
-		"routing.zone", "routing.dns", "routing.front_door", "routing.admin", "routing.latency_mode", "routing.location"}
+		"routing.zone", "routing.dns", "routing.front_door", "routing.front_door_https", "routing.admin", "routing.latency_mode", "routing.location",
+		"app.auth"}
 	if !reflect.DeepEqual(paths, want) {
 		t.Errorf("problems at %v, want %v", paths, want)
 	}

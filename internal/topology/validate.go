@@ -59,6 +59,7 @@ func (v *validator) topology() {
 	v.tables()
 	v.wan()
 	v.routing()
+	v.apps()
 }
 
 func (v *validator) regions() {
@@ -81,6 +82,9 @@ func (v *validator) regions() {
 		v.address(p+".dynamodb", r.DynamoDB)
 		v.address(p+".admin", r.Admin)
 		v.address(p+".public", r.Public)
+		if !v.t.TLS.Disabled {
+			v.address(p+".public_https", r.PublicHTTPS)
+		}
 		v.address(p+".control", r.Control)
 	}
 }

@@ -24,7 +24,7 @@ type adminFlags struct {
 }
 
 func (f *adminFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.config, "config", "", "topology file (default: the built-in three-region topology)")
+	fs.StringVar(&f.config, "config", "", "topology file (default: $GYRE_CONFIG, else ./gyre.yaml if present, else the built-in three regions)")
 	fs.StringVar(&f.token, "admin-token", "", "admin API token (default: the topology's admin_token, or $GYRE_ADMIN_TOKEN)")
 	fs.BoolVar(&f.json, "json", false, "print JSON")
 }
@@ -32,10 +32,30 @@ func (f *adminFlags) register(fs *pflag.FlagSet) {
 // loadTopology reads the topology a command works with: --config, or the
 // built-in default.
 func loadTopology(path string) (*topology.Topology, error) {
+	path = configPath(path)
 	if path == "" {
 		return topology.Default(), nil
 	}
 	return topology.Load(path)
+}
+
+// DefaultConfigFile is the topology file a command uses, when it is in the
+// current directory and neither --config nor GYRE_CONFIG names another.
+const DefaultConfigFile = "gyre.yaml"
+
+// configPath is the topology file to use: flag, else $GYRE_CONFIG, else
+// ./gyre.yaml if it exists; "" for the built-in topology.
+func configPath(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv("GYRE_CONFIG"); env != "" {
+		return env
+	}
+	if _, err := os.Stat(DefaultConfigFile); err == nil {
+		return DefaultConfigFile
+	}
+	return ""
 }
 
 // target is a region's admin API.

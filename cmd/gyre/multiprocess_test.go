@@ -89,18 +89,20 @@ func tryMPCluster(t *testing.T, attempt int) (*mpCluster, error) {
 	dir := t.TempDir()
 	// Every address the topology has is a free port, so that nothing
 	// collides with the defaults another gyre on this machine uses.
-	const perRegion = 4 // dynamodb, admin, public, control
-	ports := freeAddrs(t, perRegion*len(mpRegions)+3)
+	const perRegion = 5 // dynamodb, admin, public, public_https, control
+	ports := freeAddrs(t, perRegion*len(mpRegions)+4)
 	c := &mpCluster{t: t, config: filepath.Join(dir, "gyre.yaml"), addrs: map[string][2]string{}, procs: map[string]*gyreProcess{}}
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir: %s\nadmin_token: %s\nregions:\n", filepath.Join(dir, "data"), mpToken)
 	for i, r := range mpRegions {
 		p := ports[perRegion*i:]
 		c.addrs[r] = [2]string{p[0], p[1]}
-		fmt.Fprintf(&b, "  - name: %s\n    dynamodb: %s\n    admin: %s\n    public: %s\n    control: %s\n", r, p[0], p[1], p[2], p[3])
+		fmt.Fprintf(&b, "  - name: %s\n    dynamodb: %s\n    admin: %s\n    public: %s\n    public_https: %s\n    control: %s\n", r, p[0], p[1], p[2], p[3], p[4])
 	}
 	p := ports[perRegion*len(mpRegions):]
-	fmt.Fprintf(&b, "routing: {dns: %s, front_door: %s, admin: %s}\n", p[0], p[1], p[2])
+	fmt.Fprintf(&b, "routing: {dns: %s, front_door: %s, front_door_https: %s, admin: %s}\n", p[0], p[1], p[2], p[3])
+	// The reference app has tests of its own; here it would only add tables.
+	b.WriteString("app: {disabled: true}\n")
 	fmt.Fprintf(&b, "tables:\n  - name: %s\n    partition_key: {name: k, type: S}\nwan: {disabled: true}\n", mpTable)
 	if err := os.WriteFile(c.config, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)

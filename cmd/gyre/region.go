@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -88,10 +89,44 @@ development default is access key "gyre", secret key "gyregyregyre".`,
 	return cmd
 }
 
-// waitForSignal blocks until SIGINT or SIGTERM.
-func waitForSignal() {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	<-ch
-	signal.Stop(ch)
+// waitForSignal blocks until SIGINT or SIGTERM, and says which came.
+func waitForSignal() string { return notifySignals().wait() }
+
+// signals catches SIGINT and SIGTERM from the moment notifySignals is
+// called.
+type signals struct {
+	ch     chan os.Signal
+	caught chan struct{} // closed when the first signal arrives
+	mu     sync.Mutex
+	name   string
+}
+
+func notifySignals() *signals {
+	s := &signals{ch: make(chan os.Signal, 1), caught: make(chan struct{})}
+	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-s.ch
+		signal.Stop(s.ch)
+		s.mu.Lock()
+		s.name = "SIGTERM"
+		if sig == os.Interrupt {
+			s.name = "Ctrl-C"
+		}
+		s.mu.Unlock()
+		close(s.caught)
+	}()
+	return s
+}
+
+// signal names the signal caught, or "" if none has come yet.
+func (s *signals) signal() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.name
+}
+
+// wait blocks until a signal comes and names it.
+func (s *signals) wait() string {
+	<-s.caught
+	return s.signal()
 }

@@ -216,5 +216,3 @@ func (a *App) getOrder(w http.ResponseWriter, r *http.Request) *apiError {
 	writeJSON(w, http.StatusOK, obj)
 	return nil
 }
-
-

@@ -41,34 +41,47 @@ func (a *App) setup(ctx context.Context) {
 	primary := a.opts.Primary == a.opts.Region
 	start := time.Now()
 	warned := false
-	delay := 100 * time.Millisecond
+	// wait pauses before the next try: briefly after a step forward,
+	// longer (up to maxDelay) while nothing changes.
+	delay := minDelay
+	wait := func(s step, why string, err error) bool {
+		if err != nil {
+			why = fmt.Sprintf("%s (%v)", why, err)
+		}
+		a.waiting.Store(&why)
+		if !warned && time.Since(start) > 30*time.Second {
+			warned = true
+			if primary {
+				a.log.Warn("the app's tables are still not ready", "waiting", why)
+			} else {
+				a.log.Warn("the app's tables have not arrived from the primary region; is it running?", "primary", a.opts.Primary, "waiting", why)
+			}
+		}
+		d := delay
+		if s == progressed {
+			d, delay = 0, minDelay
+		} else {
+			delay = min(2*delay, maxDelay)
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
 	for _, spec := range a.specs() {
 		for {
-			done, why, err := a.prepare(ctx, spec, primary)
+			s, why, err := a.prepare(ctx, spec, primary)
 			if ctx.Err() != nil {
 				return
 			}
-			if done {
+			if s == ready {
 				break
 			}
-			if err != nil {
-				why = fmt.Sprintf("%s (%v)", why, err)
-			}
-			a.waiting.Store(&why)
-			if !warned && time.Since(start) > 30*time.Second {
-				warned = true
-				if primary {
-					a.log.Warn("the app's tables are still not ready", "waiting", why)
-				} else {
-					a.log.Warn("the app's tables have not arrived from the primary region; is it running?", "primary", a.opts.Primary, "waiting", why)
-				}
-			}
-			select {
-			case <-ctx.Done():
+			if !wait(s, why, err) {
 				return
-			case <-time.After(delay):
 			}
-			delay = min(2*delay, 2*time.Second)
 		}
 	}
 	if primary {
@@ -77,29 +90,39 @@ func (a *App) setup(ctx context.Context) {
 			if err == nil {
 				break
 			}
-			why := fmt.Sprintf("seeding the sample data (%v)", err)
-			a.waiting.Store(&why)
-			select {
-			case <-ctx.Done():
+			if !wait(waiting, "seeding the sample data", err) {
 				return
-			case <-time.After(delay):
 			}
-			delay = min(2*delay, 2*time.Second)
 		}
 	}
 	a.ready.Store(true)
 	a.log.Info("app ready", "tables", strings.Join(a.opts.Tables.names(), ","), "primary", primary, "took", time.Since(start).Round(time.Millisecond))
 }
 
-// prepare takes one step towards making a table ready, and reports whether
-// it is, and if not what it waits for.
-func (a *App) prepare(ctx context.Context, spec tableSpec, primary bool) (bool, string, error) {
+// The pauses of setup between tries.
+const (
+	minDelay = 50 * time.Millisecond
+	maxDelay = 500 * time.Millisecond
+)
+
+// step is where prepare got to.
+type step int
+
+const (
+	waiting    step = iota // nothing changed: the table is not there yet, or a call failed
+	progressed             // a step was taken (created, replicas added): look again at once
+	ready                  // the table is ready here
+)
+
+// prepare takes one step towards making a table ready, and reports where
+// it got to and, if not ready, what it waits for.
+func (a *App) prepare(ctx context.Context, spec tableSpec, primary bool) (step, string, error) {
 	cctx, cancel := context.WithTimeout(ctx, a.opts.RequestTimeout)
 	defer cancel()
 	out, err := a.db.DescribeTable(cctx, &dynamodb.DescribeTableInput{TableName: aws.String(spec.name)})
 	if isCode(err, "ResourceNotFoundException") {
 		if !primary {
-			return false, fmt.Sprintf("waiting for table %s to arrive from the primary region %s", spec.name, a.opts.Primary), nil
+			return waiting, fmt.Sprintf("waiting for table %s to arrive from the primary region %s", spec.name, a.opts.Primary), nil
 		}
 		_, err := a.db.CreateTable(cctx, &dynamodb.CreateTableInput{
 			TableName:            aws.String(spec.name),
@@ -108,19 +131,19 @@ func (a *App) prepare(ctx context.Context, spec tableSpec, primary bool) (bool, 
 			BillingMode:          types.BillingModePayPerRequest,
 		})
 		if err != nil && !isCode(err, "ResourceInUseException") {
-			return false, "creating table " + spec.name, err
+			return waiting, "creating table " + spec.name, err
 		}
 		a.log.Info("created table", "table", spec.name)
-		return false, "waiting for table " + spec.name + " to become ACTIVE", nil
+		return progressed, "waiting for table " + spec.name + " to become ACTIVE", nil
 	}
 	if err != nil {
-		return false, "describing table " + spec.name, err
+		return waiting, "describing table " + spec.name, err
 	}
 	if out.Table.TableStatus != types.TableStatusActive {
-		return false, fmt.Sprintf("waiting for table %s to become ACTIVE (it is %s)", spec.name, out.Table.TableStatus), nil
+		return waiting, fmt.Sprintf("waiting for table %s to become ACTIVE (it is %s)", spec.name, out.Table.TableStatus), nil
 	}
 	if !primary {
-		return true, "", nil
+		return ready, "", nil
 	}
 	var missing []types.ReplicationGroupUpdate
 	for _, region := range a.opts.Replicas {
@@ -130,13 +153,13 @@ func (a *App) prepare(ctx context.Context, spec tableSpec, primary bool) (bool, 
 		missing = append(missing, types.ReplicationGroupUpdate{Create: &types.CreateReplicationGroupMemberAction{RegionName: aws.String(region)}})
 	}
 	if len(missing) == 0 {
-		return true, "", nil
+		return ready, "", nil
 	}
 	if _, err := a.db.UpdateTable(cctx, &dynamodb.UpdateTableInput{TableName: aws.String(spec.name), ReplicaUpdates: missing}); err != nil {
-		return false, "adding replicas of table " + spec.name, err
+		return waiting, "adding replicas of table " + spec.name, err
 	}
 	a.log.Info("added replicas", "table", spec.name, "replicas", len(missing))
-	return false, "checking the replicas of table " + spec.name, nil
+	return progressed, "checking the replicas of table " + spec.name, nil
 }
 
 // seed writes the sample customer, product and order unless they exist.

@@ -7,6 +7,8 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"strings"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -16,17 +18,42 @@ import (
 // snapshots) go to debug level: the Service logs what an operator needs
 // (leadership, changes) itself. Raft's errors, frequent while a peer is
 // down, go to warn level, except those that only report a connection
-// closed under them (every shutdown has some), which go to debug level.
+// closed under them (every shutdown has some), which go to debug level, as
+// do the warnings of a healthy election (a follower that has heard no
+// leader yet starts one; the others reject its pre-votes once a leader is
+// known) and, once quiet is set, everything: a node being shut down, or
+// whose peers are, reports nothing an operator must act on.
 type raftLogger struct {
-	log  *slog.Logger
-	name string
-	args []any
+	log   *slog.Logger
+	name  string
+	args  []any
+	quiet *atomic.Bool
 }
 
 // newRaftLogger returns Raft's logger; l carries the node's attributes but
-// no component, which this sets.
-func newRaftLogger(l *slog.Logger) hclog.Logger {
-	return &raftLogger{log: l.With("component", "raft")}
+// no component, which this sets. Setting quiet turns every later message
+// into a debug one.
+func newRaftLogger(l *slog.Logger, quiet *atomic.Bool) hclog.Logger {
+	return &raftLogger{log: l.With("component", "raft"), quiet: quiet}
+}
+
+// routineRaft are the beginnings of raft's warnings that a healthy
+// election makes.
+var routineRaft = []string{
+	"heartbeat timeout reached, starting election",
+	"Election timeout reached, restarting election",
+	"rejecting pre-vote request since we have a leader",
+	"rejecting vote request since we have a leader",
+	"rejecting pre-vote request since node is not a voter",
+}
+
+func routine(msg string) bool {
+	for _, r := range routineRaft {
+		if strings.HasPrefix(msg, r) {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *raftLogger) slogLevel(level hclog.Level) slog.Level {
@@ -40,7 +67,7 @@ func (l *raftLogger) slogLevel(level hclog.Level) slog.Level {
 
 func (l *raftLogger) Log(level hclog.Level, msg string, args ...any) {
 	lv := l.slogLevel(level)
-	if lv > slog.LevelDebug && closedConn(args) {
+	if lv > slog.LevelDebug && (closedConn(args) || routine(msg) || l.quiet.Load()) {
 		lv = slog.LevelDebug
 	}
 	ctx := context.Background()
@@ -68,7 +95,7 @@ func (l *raftLogger) IsError() bool { return l.log.Enabled(context.Background(),
 func (l *raftLogger) ImpliedArgs() []any { return l.args }
 
 func (l *raftLogger) With(args ...any) hclog.Logger {
-	return &raftLogger{log: l.log, name: l.name, args: append(l.args[:len(l.args):len(l.args)], args...)}
+	return &raftLogger{log: l.log, name: l.name, args: append(l.args[:len(l.args):len(l.args)], args...), quiet: l.quiet}
 }
 
 func (l *raftLogger) Name() string { return l.name }
@@ -81,7 +108,7 @@ func (l *raftLogger) Named(name string) hclog.Logger {
 }
 
 func (l *raftLogger) ResetNamed(name string) hclog.Logger {
-	return &raftLogger{log: l.log, name: name, args: l.args}
+	return &raftLogger{log: l.log, name: name, args: l.args, quiet: l.quiet}
 }
 
 // SetLevel does nothing: the slog handler decides.
@@ -95,7 +122,16 @@ func (l *raftLogger) GetLevel() hclog.Level {
 }
 
 func (l *raftLogger) StandardLogger(*hclog.StandardLoggerOptions) *log.Logger {
-	return slog.NewLogLogger(l.log.Handler(), slog.LevelWarn)
+	return log.New(standardWriter{l}, "", 0)
+}
+
+// standardWriter logs what raft's libraries print through a *log.Logger as
+// its warnings, with the same rules.
+type standardWriter struct{ l *raftLogger }
+
+func (w standardWriter) Write(p []byte) (int, error) {
+	w.l.Log(hclog.Warn, strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 func (l *raftLogger) StandardWriter(opts *hclog.StandardLoggerOptions) io.Writer {

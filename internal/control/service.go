@@ -34,6 +34,8 @@ type Service struct {
 	id      string
 	log     *slog.Logger
 	hlog    hclog.Logger
+	// quiet turns raft's warnings into debug messages (see Quiet).
+	quiet atomic.Bool
 	metrics *metrics
 	peers   map[string]string // ID -> RaftAddr
 	want    *config           // the configuration Options describe
@@ -106,7 +108,7 @@ func New(o Options) (*Service, error) {
 		nudge:   make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
-	s.hlog = newRaftLogger(o.Logger.With("region", o.NodeID))
+	s.hlog = newRaftLogger(o.Logger.With("region", o.NodeID), &s.quiet)
 	for _, p := range o.Peers {
 		s.peers[p.ID] = p.RaftAddr
 	}
@@ -281,8 +283,15 @@ func (s *Service) raftConfig() *raft.Config {
 // ctx to end) and return its result. If ctx ends first, Shutdown still
 // closes everything, abruptly, and returns ctx's error.
 func (s *Service) Shutdown(ctx context.Context) error {
+	s.quiet.Store(true)
 	return s.shutdown(ctx, true)
 }
+
+// Quiet makes raft's warnings debug messages from now on: the caller is
+// about to stop this node or its peers on purpose (gyre up on Ctrl-C stops
+// every region), so peers becoming unreachable is expected. Shutdown
+// implies it.
+func (s *Service) Quiet() { s.quiet.Store(true) }
 
 // shutdown is Shutdown; graceful false skips the leadership hand-over and
 // the snapshot, as a crash would (tests use it).

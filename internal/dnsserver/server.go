@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/gyre-dev/gyre/internal/bind"
 )
 
 var (
@@ -128,7 +130,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 	pc, ln, err := listen(s.opts.Addr)
 	if err != nil {
-		return fmt.Errorf("dnsserver: listening on %s: %w", s.opts.Addr, err)
+		return fmt.Errorf("dnsserver: %w", err)
 	}
 	ready := make(chan struct{}, 2)
 	failed := make(chan error, 2)
@@ -174,12 +176,12 @@ func listen(addr string) (net.PacketConn, net.Listener, error) {
 		return nil, nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		pc, err := net.ListenPacket("udp", addr)
+		pc, err := bind.ListenPacket("udp", addr)
 		if err != nil {
 			return nil, nil, err
 		}
 		p := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		ln, err := bind.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
 		if err == nil {
 			return pc, ln, nil
 		}

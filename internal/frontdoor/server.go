@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gyre-dev/gyre/internal/geo"
+	"github.com/gyre-dev/gyre/internal/serverlog"
 )
 
 // Header names the front door reads and writes.
@@ -39,12 +40,45 @@ type Region struct {
 	URL string
 }
 
+// Service is a set of requests, those of one application, that only some
+// regions serve and whose health is its own: a user's app, selected by its
+// host name or its path prefix.
+type Service struct {
+	// Name names the service in logs.
+	Name string
+	// Hosts are the host names (of the Host header, without the port,
+	// case-insensitive) whose requests are the service's.
+	Hosts []string
+	// PathPrefix, when set, makes requests for that path or under it (for
+	// /notes: /notes and /notes/...) the service's. The path is passed on
+	// unchanged.
+	PathPrefix string
+	// Regions are the regions the service runs in. Required.
+	Regions []string
+	// Healthy reports the service's health in a region. Default: the
+	// front door's Healthy.
+	Healthy func(region string) bool
+}
+
 // Options configure a Server.
 type Options struct {
 	// Addr is where the front door listens. Default 127.0.0.1:8080.
 	Addr string
 	// Listener, when set, is used instead of listening on Addr.
 	Listener net.Listener
+	// TLSConfig, when set, makes the front door also serve HTTPS with it,
+	// on TLSListener or else TLSAddr. Requests go on to the regions over
+	// plain HTTP, with X-Forwarded-Proto saying which the client used.
+	TLSConfig *tls.Config
+	// TLSAddr is where the front door serves HTTPS. Required with
+	// TLSConfig, unless TLSListener is set.
+	TLSAddr string
+	// TLSListener, when set, is used instead of listening on TLSAddr.
+	TLSListener net.Listener
+	// Services route the requests of applications that run in only some
+	// regions, or have health of their own; requests no service matches go
+	// to every region, by Healthy. Optional.
+	Services []Service
 	// Regions to route to. Required.
 	Regions []Region
 	// Geo locates clients and ranks regions. Required.
@@ -81,10 +115,10 @@ type Server struct {
 	rts     map[string]http.RoundTripper
 	metrics *metrics
 
-	srv    *http.Server
-	ln     net.Listener
-	served chan error
-	once   sync.Once
+	srv, tlsSrv *http.Server
+	ln, tlsLn   net.Listener
+	served      chan error
+	once        sync.Once
 }
 
 // New returns a Server, reporting every problem with o at once.
@@ -111,6 +145,22 @@ func New(o Options) (*Server, error) {
 		}
 		s.urls[r.Name] = u
 		s.names = append(s.names, r.Name)
+	}
+	for i, svc := range o.Services {
+		if len(svc.Regions) == 0 {
+			errs = append(errs, fmt.Errorf("frontdoor: service %d (%s) has no regions", i, svc.Name))
+		}
+		for _, r := range svc.Regions {
+			if _, ok := s.urls[r]; !ok {
+				errs = append(errs, fmt.Errorf("frontdoor: service %s: region %s is not one of the front door's", svc.Name, r))
+			}
+		}
+		if len(svc.Hosts) == 0 && svc.PathPrefix == "" {
+			errs = append(errs, fmt.Errorf("frontdoor: service %s needs hosts or a path prefix", svc.Name))
+		}
+	}
+	if o.TLSConfig != nil && o.TLSAddr == "" && o.TLSListener == nil {
+		errs = append(errs, errors.New("frontdoor: TLSConfig needs TLSAddr or TLSListener"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -145,6 +195,15 @@ func New(o Options) (*Server, error) {
 			}
 		}
 	}
+	for i := range o.Services {
+		svc := &o.Services[i]
+		if svc.Healthy == nil {
+			svc.Healthy = o.Healthy
+		}
+		for j, h := range svc.Hosts {
+			svc.Hosts[j] = strings.ToLower(strings.TrimSuffix(h, "."))
+		}
+	}
 	s.opts = o
 	s.log = o.Logger.With("component", "frontdoor")
 	s.metrics = newMetrics(o.Registerer)
@@ -160,22 +219,55 @@ func (s *Server) Start(context.Context) error {
 			return fmt.Errorf("frontdoor: %w", err)
 		}
 	}
-	s.ln = ln
-	s.srv = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	var tlsLn net.Listener
+	if s.opts.TLSConfig != nil {
+		tlsLn = s.opts.TLSListener
+		if tlsLn == nil {
+			var err error
+			if tlsLn, err = net.Listen("tcp", s.opts.TLSAddr); err != nil {
+				if s.opts.Listener == nil {
+					ln.Close()
+				}
+				return fmt.Errorf("frontdoor: https: %w", err)
+			}
+		}
 	}
-	s.served = make(chan error, 1)
+	s.ln = ln
+	newServer := func() *http.Server {
+		return &http.Server{
+			Handler:           s,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          serverlog.New(s.log.Handler()),
+		}
+	}
+	s.srv = newServer()
+	s.served = make(chan error, 2)
 	go func() { s.served <- s.srv.Serve(ln) }()
-	s.log.Info("front door serving", "addr", "http://"+ln.Addr().String())
+	attrs := []any{"addr", "http://" + ln.Addr().String()}
+	if tlsLn != nil {
+		s.tlsLn = tlsLn
+		s.tlsSrv = newServer()
+		s.tlsSrv.TLSConfig = s.opts.TLSConfig
+		go func() { s.served <- s.tlsSrv.ServeTLS(tlsLn, "", "") }()
+		attrs = append(attrs, "https", "https://"+tlsLn.Addr().String())
+	}
+	s.log.Info("front door serving", attrs...)
 	return nil
 }
 
 // Addr returns the address the front door listens on, once started.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// TLSAddr returns the address the front door serves HTTPS on, once
+// started, or nil when it does not.
+func (s *Server) TLSAddr() net.Addr {
+	if s.tlsLn == nil {
+		return nil
+	}
+	return s.tlsLn.Addr()
+}
 
 // Shutdown stops serving, waiting for requests in flight until ctx is done.
 // It is idempotent.
@@ -185,12 +277,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.srv == nil {
 			return
 		}
-		err = s.srv.Shutdown(ctx)
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = s.srv.Close()
+		servers := []*http.Server{s.srv}
+		if s.tlsSrv != nil {
+			servers = append(servers, s.tlsSrv)
 		}
-		if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-			err = serr
+		for _, srv := range servers {
+			serr := srv.Shutdown(ctx)
+			if errors.Is(serr, context.DeadlineExceeded) {
+				serr = srv.Close()
+			}
+			if err == nil {
+				err = serr
+			}
+		}
+		for range servers {
+			if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+				err = serr
+			}
 		}
 		for _, rt := range s.rts {
 			if t, ok := rt.(interface{ CloseIdleConnections() }); ok {
@@ -210,6 +313,30 @@ func (s *Server) locate(r *http.Request) string {
 		return s.opts.Geo.Locate(ap.Addr())
 	}
 	return s.opts.Geo.Default()
+}
+
+// service returns the service a request is for, or nil.
+func (s *Server) service(r *http.Request) *Service {
+	if len(s.opts.Services) == 0 {
+		return nil
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for i := range s.opts.Services {
+		svc := &s.opts.Services[i]
+		for _, h := range svc.Hosts {
+			if h == host {
+				return svc
+			}
+		}
+		if p := svc.PathPrefix; p != "" && (r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/")) {
+			return svc
+		}
+	}
+	return nil
 }
 
 // idempotent reports whether a method may be sent twice (RFC 9110 9.2.2).
@@ -239,7 +366,11 @@ func removeHopHeaders(h http.Header) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	loc := s.locate(r)
-	plan := Plan(s.opts.Geo, loc, s.names, s.opts.Healthy, s.opts.On)
+	names, healthy := s.names, s.opts.Healthy
+	if svc := s.service(r); svc != nil {
+		names, healthy = svc.Regions, svc.Healthy
+	}
+	plan := Plan(s.opts.Geo, loc, names, healthy, s.opts.On)
 	body := newReplayBody(r.Body, s.opts.MaxReplayBytes)
 	defer body.close()
 	var lastErr error
@@ -309,6 +440,11 @@ func (s *Server) attempt(r *http.Request, region string, body *replayBody) (*htt
 	}
 	out.ContentLength = r.ContentLength
 	removeHopHeaders(out.Header)
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	out.Header.Set("X-Forwarded-Proto", proto)
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		if prior := out.Header.Get("X-Forwarded-For"); prior != "" {
 			ip = prior + ", " + ip

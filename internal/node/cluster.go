@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gyre-dev/gyre/internal/attr"
+	"github.com/gyre-dev/gyre/internal/certs"
 	"github.com/gyre-dev/gyre/internal/control"
 	"github.com/gyre-dev/gyre/internal/geo"
 	"github.com/gyre-dev/gyre/internal/repl"
@@ -62,6 +63,8 @@ type Node struct {
 	// starts holds how each region was started, so Restart can start it
 	// again on the same addresses.
 	starts map[string]RegionOptions
+	// ca is the local certificate authority, nil with TLS disabled.
+	ca *certs.Authority
 }
 
 // Start starts the regions. Every listener is opened before any region
@@ -103,32 +106,45 @@ func Start(o Options) (_ *Node, err error) {
 			n.Shutdown(context.Background())
 		}
 	}()
-	type addrs struct{ api, admin, public, control net.Listener }
+	type addrs struct{ api, admin, public, https, control net.Listener }
 	local := map[string]addrs{}
-	listen := func(region, what, addr string) (net.Listener, error) {
-		ln, err := net.Listen("tcp", addr)
+	listen := func(i int, what, field, addr string) (net.Listener, error) {
+		ln, err := listenFor(fmt.Sprintf("region %s: %s", t.Regions[i].Name, what), fmt.Sprintf("regions[%d].%s", i, field), addr)
 		if err != nil {
-			return nil, fmt.Errorf("node: region %s: %s endpoint: %w", region, what, err)
+			return nil, err
 		}
 		listeners = append(listeners, ln)
 		return ln, nil
 	}
 	for _, name := range run {
 		r, _ := t.Region(name)
+		i := slices.Index(t.RegionNames(), name)
 		var a addrs
-		if a.api, err = listen(name, "dynamodb", r.DynamoDB); err != nil {
+		if a.api, err = listen(i, "DynamoDB endpoint", "dynamodb", r.DynamoDB); err != nil {
 			return nil, err
 		}
-		if a.admin, err = listen(name, "admin", r.Admin); err != nil {
+		if a.admin, err = listen(i, "admin API", "admin", r.Admin); err != nil {
 			return nil, err
 		}
-		if a.public, err = listen(name, "public", r.Public); err != nil {
+		if a.public, err = listen(i, "public endpoint", "public", r.Public); err != nil {
 			return nil, err
 		}
-		if a.control, err = listen(name, "control", r.Control); err != nil {
+		if !t.TLS.Disabled {
+			if a.https, err = listen(i, "public HTTPS endpoint", "public_https", r.PublicHTTPS); err != nil {
+				return nil, err
+			}
+		}
+		if a.control, err = listen(i, "routing-control node", "control", r.Control); err != nil {
 			return nil, err
 		}
 		local[name] = a
+	}
+	var ca *certs.Authority
+	if !t.TLS.Disabled {
+		if ca, err = certs.Open(certs.Options{Dir: t.CADir(), Logger: o.Logger}); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		n.ca = ca
 	}
 	adminURL := func(name string) string {
 		if a, ok := local[name]; ok {
@@ -205,12 +221,31 @@ func Start(o Options) (_ *Node, err error) {
 				return w.DialContext(ctx, name, to, network, addr)
 			},
 		}
+		if ca != nil {
+			ropts.PublicHTTPSListener = local[name].https
+			if ropts.TLS, err = serverTLS(ca, name, zoneNames(t), local[name].https.Addr()); err != nil {
+				return nil, fmt.Errorf("node: region %s: %w", name, err)
+			}
+		}
+		if !t.App.Disabled {
+			verify, err := appVerifier(t, name)
+			if err != nil {
+				return nil, err
+			}
+			ropts.App = appOptions(t, name, verify)
+		}
+		if ropts.UserApps, err = userApps(t, name, "http://"+local[name].api.Addr().String()); err != nil {
+			return nil, err
+		}
 		region, err := StartRegion(ropts)
 		if err != nil {
 			return nil, err
 		}
 		ropts.ControlListen = local[name].control.Addr().String()
-		ropts.Listener, ropts.AdminListener, ropts.PublicListener = nil, nil, nil
+		if ropts.PublicHTTPSListener != nil {
+			ropts.PublicHTTPSListen = ropts.PublicHTTPSListener.Addr().String()
+		}
+		ropts.Listener, ropts.AdminListener, ropts.PublicListener, ropts.PublicHTTPSListener = nil, nil, nil, nil
 		co := *ropts.Control
 		co.Listener = nil
 		ropts.Control = &co
@@ -225,6 +260,9 @@ func Start(o Options) (_ *Node, err error) {
 	if o.Router {
 		ro := o.RouterOptions
 		ro.Topology, ro.WAN, ro.Public, ro.Admin, ro.Logger = t, w, actualPublic, actualAdmin, o.Logger
+		if ro.CA == nil {
+			ro.CA = ca
+		}
 		if ro.Controls == nil {
 			ro.Controls = nodeControls{n}
 		}
@@ -371,6 +409,33 @@ func (n *Node) Region(name string) *Region {
 	return nil
 }
 
+// WaitReady waits until the reference application of every region here
+// has its tables and serves, or ctx ends; it then returns the regions that
+// are not ready yet.
+func (n *Node) WaitReady(ctx context.Context) []string {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var waiting []string
+		for _, r := range n.Regions() {
+			if a := r.App(); a != nil && !a.Ready() {
+				waiting = append(waiting, r.Name())
+			}
+		}
+		if len(waiting) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return waiting
+		case <-tick.C:
+		}
+	}
+}
+
+// CA returns the local certificate authority, or nil with TLS disabled.
+func (n *Node) CA() *certs.Authority { return n.ca }
+
 // Router returns the routing plane running in this process, or nil.
 func (n *Node) Router() *Router { return n.router }
 
@@ -412,10 +477,20 @@ func (n *Node) Restart(name string) error {
 		o.AdminListener.Close()
 		return fmt.Errorf("node: restarting %s: %w", name, err)
 	}
+	if o.PublicHTTPSListen != "" {
+		if o.PublicHTTPSListener, err = net.Listen("tcp", o.PublicHTTPSListen); err != nil {
+			o.AdminListener.Close()
+			o.PublicListener.Close()
+			return fmt.Errorf("node: restarting %s: %w", name, err)
+		}
+	}
 	co := *o.Control
 	if co.Listener, err = net.Listen("tcp", o.ControlListen); err != nil {
 		o.AdminListener.Close()
 		o.PublicListener.Close()
+		if o.PublicHTTPSListener != nil {
+			o.PublicHTTPSListener.Close()
+		}
 		return fmt.Errorf("node: restarting %s: %w", name, err)
 	}
 	o.Control = &co
@@ -423,6 +498,9 @@ func (n *Node) Restart(name string) error {
 	if err != nil {
 		o.AdminListener.Close()
 		o.PublicListener.Close()
+		if o.PublicHTTPSListener != nil {
+			o.PublicHTTPSListener.Close()
+		}
 		co.Listener.Close()
 		return err
 	}
@@ -436,6 +514,12 @@ func (n *Node) Restart(name string) error {
 // starting.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
+	// Every region is stopping: its peers going away is expected.
+	for _, r := range n.Regions() {
+		if c := r.Control(); c != nil {
+			c.Quiet()
+		}
+	}
 	if n.router != nil {
 		errs = append(errs, n.router.Shutdown(ctx))
 		n.router = nil

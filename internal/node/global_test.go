@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"testing"
 	"time"
 
@@ -33,9 +34,12 @@ func startNodeWith(t *testing.T, edit func(*topology.Topology), router bool) *No
 	for i := range topo.Regions {
 		r := &topo.Regions[i]
 		r.DynamoDB, r.Admin, r.Control = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-		r.Public = fmt.Sprintf("127.0.%d.1:0", i+1)
+		r.Public, r.PublicHTTPS = fmt.Sprintf("127.0.%d.1:0", i+1), ""
 	}
-	topo.Routing.DNS, topo.Routing.FrontDoor, topo.Routing.Admin = "", "", ""
+	topo.Routing.DNS, topo.Routing.FrontDoor, topo.Routing.FrontDoorHTTPS, topo.Routing.Admin = "", "", "", ""
+	// The reference app has tests of its own; elsewhere it would only add
+	// tables (a test turns it back on in edit).
+	topo.App.Disabled = true
 	topo.Routing.HealthChecks, topo.Routing.RecordSets = nil, nil
 	topo.DataDir = t.TempDir()
 	topo.WAN.Disabled = true
@@ -52,9 +56,13 @@ func startNodeWith(t *testing.T, edit func(*topology.Topology), router bool) *No
 		if r.Control == "" {
 			r.Control = "127.0.0.1:0"
 		}
+		if r.PublicHTTPS == "" {
+			host, _, _ := net.SplitHostPort(r.Public)
+			r.PublicHTTPS = net.JoinHostPort(host, "0")
+		}
 	}
 	rt := &topo.Routing
-	for _, addr := range []*string{&rt.DNS, &rt.FrontDoor, &rt.Admin} {
+	for _, addr := range []*string{&rt.DNS, &rt.FrontDoor, &rt.FrontDoorHTTPS, &rt.Admin} {
 		if *addr == "" {
 			*addr = "127.0.0.1:0"
 		}

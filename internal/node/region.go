@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,13 +19,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gyre-dev/gyre/internal/app"
 	"github.com/gyre-dev/gyre/internal/control"
 	"github.com/gyre-dev/gyre/internal/dynamo"
 	"github.com/gyre-dev/gyre/internal/health"
 	"github.com/gyre-dev/gyre/internal/hlc"
 	"github.com/gyre-dev/gyre/internal/repl"
+	"github.com/gyre-dev/gyre/internal/serverlog"
 	"github.com/gyre-dev/gyre/internal/sigv4"
 	"github.com/gyre-dev/gyre/internal/store"
+	"github.com/gyre-dev/gyre/internal/supervisor"
 	"github.com/gyre-dev/gyre/internal/topology"
 )
 
@@ -102,6 +106,39 @@ type RegionOptions struct {
 	// ControlListen records the control listener's address, for
 	// restarting a region.
 	ControlListen string
+
+	// App runs the reference application on the public endpoint; nil for
+	// none. Its Region, Endpoint and Logger are set by StartRegion.
+	App *app.Options
+	// UserApps are users' applications run beside the region, each under
+	// a supervisor, and routed to from the public endpoint. Needs a
+	// public listener.
+	UserApps []UserApp
+	// PublicHTTPSListener, when set with TLS, serves the public endpoint
+	// over HTTPS too.
+	PublicHTTPSListener net.Listener
+	// PublicHTTPSListen records the HTTPS address, for restarting a region.
+	PublicHTTPSListen string
+	// TLS is the configuration of the public endpoint's HTTPS listener
+	// (its certificate). Required with PublicHTTPSListener.
+	TLS *tls.Config
+}
+
+// UserApp is one instance of a user's application in a region.
+type UserApp struct {
+	// Name is the app's name.
+	Name string
+	// Process runs the app; its Region and Logger are set by StartRegion.
+	Process supervisor.Options
+	// Addr is the host:port the app listens on, where the public endpoint
+	// sends its requests.
+	Addr string
+	// Host is the host name whose requests the public endpoint routes to
+	// the app, path unchanged.
+	Host string
+	// Path is the path prefix whose requests the public endpoint routes to
+	// the app, with the prefix removed.
+	Path string
 }
 
 func (o *RegionOptions) ensureDefaults() {
@@ -139,6 +176,12 @@ func (o *RegionOptions) validate() error {
 	if o.AdminListener != nil && o.AdminToken == "" {
 		errs = append(errs, errors.New("node: an admin listener needs an admin token"))
 	}
+	if o.PublicHTTPSListener != nil && o.TLS == nil {
+		errs = append(errs, errors.New("node: an HTTPS listener needs a TLS configuration"))
+	}
+	if (o.App != nil || len(o.UserApps) > 0) && o.PublicListener == nil {
+		errs = append(errs, errors.New("node: applications need a public listener"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -155,6 +198,8 @@ type Region struct {
 	draining atomic.Bool
 	prober   *health.Prober
 	control  *control.Service
+	app      *app.App
+	apps     []*supervisor.Supervisor
 }
 
 // server is one HTTP server of a region.
@@ -180,7 +225,7 @@ func startServer(ln net.Listener, h http.Handler, log *slog.Logger) *server {
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			ErrorLog:          serverlog.New(log.Handler()),
 		},
 		served: make(chan error, 1),
 	}
@@ -302,8 +347,19 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /health", r.serveHealth)
 	r.servers = append(r.servers, startServer(ln, mux, log))
+	if o.App != nil {
+		ao := *o.App
+		ao.Region, ao.Endpoint, ao.Logger = o.Name, "http://"+ln.Addr().String(), o.Logger
+		if r.app, err = app.New(ao); err != nil {
+			return nil, err
+		}
+	}
 	if o.PublicListener != nil {
-		r.servers = append(r.servers, startServer(o.PublicListener, mux, log))
+		pub := r.publicHandler(api, metrics)
+		r.servers = append(r.servers, startServer(o.PublicListener, pub, log))
+		if o.PublicHTTPSListener != nil {
+			r.servers = append(r.servers, startServer(tls.NewListener(o.PublicHTTPSListener, o.TLS), pub, log))
+		}
 	}
 	if o.AdminListener != nil {
 		admin := http.NewServeMux()
@@ -345,9 +401,29 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 			return nil, err
 		}
 	}
+	if r.app != nil {
+		if err := r.app.Start(context.Background()); err != nil {
+			return nil, err
+		}
+	}
+	for _, ua := range o.UserApps {
+		po := ua.Process
+		po.Region, po.Logger = o.Name, o.Logger
+		sup, err := supervisor.New(po)
+		if err != nil {
+			return nil, fmt.Errorf("node: region %s: app %s: %w", o.Name, ua.Name, err)
+		}
+		if err := sup.Start(context.Background()); err != nil {
+			return nil, fmt.Errorf("node: region %s: app %s: %w", o.Name, ua.Name, err)
+		}
+		r.apps = append(r.apps, sup)
+	}
 	attrs := []any{"dynamodb", "http://" + ln.Addr().String(), "data", o.DataDir}
 	if o.PublicListener != nil {
 		attrs = append(attrs, "public", "http://"+o.PublicListener.Addr().String())
+	}
+	if o.PublicHTTPSListener != nil {
+		attrs = append(attrs, "public_https", "https://"+o.PublicHTTPSListener.Addr().String())
 	}
 	if o.AdminListener != nil {
 		attrs = append(attrs, "admin", "http://"+o.AdminListener.Addr().String())
@@ -423,6 +499,21 @@ func (r *Region) serveStatus(w http.ResponseWriter, _ *http.Request) {
 	json.NewEncoder(w).Encode(r.Status())
 }
 
+// App returns the region's reference application, or nil.
+func (r *Region) App() *app.App { return r.app }
+
+// UserApps returns the supervisors of the region's user applications.
+func (r *Region) UserApps() []*supervisor.Supervisor { return r.apps }
+
+// PublicHTTPSAddr returns the public endpoint's HTTPS address, or nil
+// without one.
+func (r *Region) PublicHTTPSAddr() net.Addr {
+	if r.opts.PublicHTTPSListener == nil {
+		return nil
+	}
+	return r.opts.PublicHTTPSListener.Addr()
+}
+
 // Name returns the region's name.
 func (r *Region) Name() string { return r.opts.Name }
 
@@ -465,6 +556,9 @@ func (r *Region) Shutdown(ctx context.Context) error {
 	// clients; then replication, which also ends the streams peers hold
 	// open on the admin API; then the admin API; the store last.
 	r.draining.Store(true)
+	if r.app != nil {
+		r.app.Drain()
+	}
 	if r.opts.LameDuck > 0 && len(r.servers) > 0 {
 		select {
 		case <-time.After(r.opts.LameDuck):
@@ -477,6 +571,12 @@ func (r *Region) Shutdown(ctx context.Context) error {
 	}
 	for _, s := range clients {
 		errs = append(errs, s.shutdown(ctx))
+	}
+	if r.app != nil {
+		errs = append(errs, r.app.Shutdown(ctx))
+	}
+	for _, sup := range r.apps {
+		errs = append(errs, sup.Shutdown(ctx))
 	}
 	errs = append(errs, r.repl.Shutdown(ctx))
 	if r.prober != nil {

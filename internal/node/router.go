@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gyre-dev/gyre/internal/certs"
 	"github.com/gyre-dev/gyre/internal/dnsserver"
 	"github.com/gyre-dev/gyre/internal/frontdoor"
 	"github.com/gyre-dev/gyre/internal/geo"
@@ -46,9 +48,13 @@ type RouterOptions struct {
 	Public, Admin map[string]string
 	// Controls reports routing controls. Default: every control on.
 	Controls ControlView
-	// DNSListen, FrontDoorListen and AdminListen override the topology's
-	// addresses (tests use port 0).
-	DNSListen, FrontDoorListen, AdminListen string
+	// DNSListen, FrontDoorListen, FrontDoorHTTPSListen and AdminListen
+	// override the topology's addresses (tests use port 0).
+	DNSListen, FrontDoorListen, FrontDoorHTTPSListen, AdminListen string
+	// CA issues the front door's HTTPS certificate. Default: the
+	// topology's local certificate authority, opened (and created if need
+	// be) under its data directory; none with tls.disabled.
+	CA *certs.Authority
 	// ReportInterval is how often regions' health reports are collected.
 	// Default 500ms.
 	ReportInterval time.Duration
@@ -103,8 +109,14 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 		return nil, err
 	}
 	checks := healthChecks(t, o.Public)
+	appChecks := map[string]bool{}
+	for _, a := range t.Apps {
+		for _, region := range a.Regions {
+			appChecks[a.HealthCheckID(region)] = true
+		}
+	}
 	for _, c := range checks {
-		if c.Type == health.TypeCalculated || c.Region == "" {
+		if c.Type == health.TypeCalculated || c.Region == "" || appChecks[c.ID] {
 			continue
 		}
 		if pub := publicAddr(t, o.Public, c.Region); pub == c.Target {
@@ -160,18 +172,51 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 		return nil, err
 	}
 	if err := r.dns.Start(ctx); err != nil {
-		return nil, err
+		return nil, listenError("DNS server", "routing.dns", err)
 	}
 	var regions []frontdoor.Region
 	for _, reg := range t.Regions {
 		regions = append(regions, frontdoor.Region{Name: reg.Name, URL: "http://" + publicAddr(t, o.Public, reg.Name)})
 	}
+	var services []frontdoor.Service
+	for _, a := range t.Apps {
+		services = append(services, frontdoor.Service{
+			Name: a.Name, Hosts: []string{a.Host}, PathPrefix: a.Path, Regions: a.Regions,
+			Healthy: func(region string) bool { return r.monitor.Healthy(a.HealthCheckID(region)) },
+		})
+	}
+	var tlsConf *tls.Config
+	var tlsLn net.Listener
+	if !t.TLS.Disabled {
+		if o.CA == nil {
+			if o.CA, err = certs.Open(certs.Options{Dir: t.CADir(), Logger: o.Logger}); err != nil {
+				return nil, fmt.Errorf("node: %w", err)
+			}
+		}
+		if tlsLn, err = listenFor("front door (HTTPS)", "routing.front_door_https", or(o.FrontDoorHTTPSListen, rt.FrontDoorHTTPS)); err != nil {
+			return nil, err
+		}
+		if tlsConf, err = serverTLS(o.CA, "front-door", zoneNames(t), tlsLn.Addr()); err != nil {
+			tlsLn.Close()
+			return nil, fmt.Errorf("node: front door: %w", err)
+		}
+	}
+	fdLn, err := listenFor("front door", "routing.front_door", or(o.FrontDoorListen, rt.FrontDoor))
+	if err != nil {
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
+		return nil, err
+	}
 	r.front, err = frontdoor.New(frontdoor.Options{
-		Addr:    or(o.FrontDoorListen, rt.FrontDoor),
-		Regions: regions,
-		Geo:     r.geo,
-		Healthy: r.RegionHealthy,
-		On:      on,
+		Listener:    fdLn,
+		TLSConfig:   tlsConf,
+		TLSListener: tlsLn,
+		Services:    services,
+		Regions:     regions,
+		Geo:         r.geo,
+		Healthy:     r.RegionHealthy,
+		On:          on,
 		Transport: func(region string) http.RoundTripper {
 			return o.WAN.Transport(RouterVantage, region)
 		},
@@ -181,6 +226,13 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err != nil {
+		fdLn.Close()
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
+		return nil, err
+	}
 	if err := r.front.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -188,9 +240,9 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 		r.wg.Add(1)
 		go r.measureLatency(ctx)
 	}
-	ln, err := net.Listen("tcp", or(o.AdminListen, rt.Admin))
+	ln, err := listenFor("router admin API", "routing.admin", or(o.AdminListen, rt.Admin))
 	if err != nil {
-		return nil, fmt.Errorf("node: router admin endpoint: %w", err)
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle(health.StatusPath, r.monitor.Handler())
@@ -430,6 +482,9 @@ func (r *Router) DNSAddr() net.Addr { udp, _ := r.dns.Addr(); return udp }
 
 // FrontDoorAddr returns the front door's address.
 func (r *Router) FrontDoorAddr() net.Addr { return r.front.Addr() }
+
+// FrontDoorHTTPSAddr returns the front door's HTTPS address, or nil.
+func (r *Router) FrontDoorHTTPSAddr() net.Addr { return r.front.TLSAddr() }
 
 // AdminAddr returns the router's admin API address.
 func (r *Router) AdminAddr() net.Addr { return r.admin.listener.Addr() }

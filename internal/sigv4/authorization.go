@@ -8,7 +8,6 @@ import (
 )
 
 const (
-	algorithm      = "AWS4-HMAC-SHA256"
 	terminator     = "aws4_request"
 	amzDateLayout  = "20060102T150405Z"
 	unsignedBody   = "UNSIGNED-PAYLOAD"
@@ -19,7 +18,10 @@ const (
 // Authorization header or a presigned query string, before any of it is
 // checked against the request or the credentials.
 type presented struct {
-	credential    string // keyid/date/region/service/terminator
+	algorithm Algorithm
+	// credential is keyid/date/region/service/terminator for SigV4 and
+	// keyid/date/service/terminator for SigV4a.
+	credential    string
 	signedHeaders string // as sent: semicolon-separated lowercase names
 	signature     string // hex
 	amzDate       string // the timestamp as it enters the string to sign
@@ -31,19 +33,32 @@ type presented struct {
 	presigned  bool
 	// expires is X-Amz-Expires of a presigned request, zero when absent.
 	expires time.Duration
+	// regionSet is SigV4a's X-Amz-Region-Set, every value joined by commas
+	// as they are in the canonical request; empty for SigV4.
+	regionSet string
 }
 
-// parseAuthorization reads the Authorization header. Like DynamoDB it splits
-// the parameters on commas and spaces, and reports every missing piece in
-// one message.
-func parseAuthorization(h http.Header, auth string) (presented, error) {
+// parseAlgorithm returns the algorithm a request names, or an
+// ErrIncompleteSignature error when it is not one the verifier accepts.
+// SigV4a is refused, as DynamoDB refuses it, unless allowV4a is set.
+func parseAlgorithm(alg string, allowV4a bool) (Algorithm, error) {
+	switch a := Algorithm(alg); {
+	case a == AlgorithmV4, a == AlgorithmV4a && allowV4a:
+		return a, nil
+	}
+	return "", fail(ErrIncompleteSignature, "Unsupported AWS 'algorithm': '"+alg+"'")
+}
+
+// parseAuthorization reads the Authorization header, and for SigV4a the
+// X-Amz-Region-Set header. Like DynamoDB it splits the parameters on commas
+// and spaces, and reports every missing piece in one message.
+func parseAuthorization(h http.Header, auth string, allowV4a bool) (presented, error) {
 	var p presented
-	alg := ""
 	for tok := range authTokens(auth) {
-		if alg == "" {
-			alg = tok
-			if alg != algorithm {
-				return p, fail(ErrIncompleteSignature, "Unsupported AWS 'algorithm': '"+alg+"'")
+		if p.algorithm == "" {
+			var err error
+			if p.algorithm, err = parseAlgorithm(tok, allowV4a); err != nil {
+				return p, err
 			}
 			continue
 		}
@@ -78,6 +93,13 @@ func parseAuthorization(h http.Header, auth string) (presented, error) {
 	}
 	if date == "" {
 		msg.WriteString(msgMissingDateHeader)
+	}
+	if p.algorithm == AlgorithmV4a {
+		if vs := h.Values("X-Amz-Region-Set"); len(vs) > 0 {
+			p.regionSet = strings.Join(vs, ",")
+		} else {
+			msg.WriteString(msgMissingRegionSetHeader)
+		}
 	}
 	if msg.Len() > 0 {
 		msg.WriteString("Authorization=")
@@ -138,8 +160,9 @@ func authTokens(auth string) func(yield func(string) bool) {
 // the order DynamoDB names the missing ones.
 var presignParams = [...]string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"}
 
-// parsePresigned reads the X-Amz-* parameters of a presigned query string.
-func parsePresigned(query []queryParam) (presented, error) {
+// parsePresigned reads the X-Amz-* parameters of a presigned query string,
+// and for SigV4a X-Amz-Region-Set.
+func parsePresigned(query []queryParam, allowV4a bool) (presented, error) {
 	p := presented{presigned: true}
 	var vals [len(presignParams)]string
 	var msg strings.Builder
@@ -149,12 +172,18 @@ func parsePresigned(query []queryParam) (presented, error) {
 			msg.WriteString("AWS query-string parameters must include '" + name + "'. ")
 		}
 	}
+	if allowV4a && Algorithm(vals[0]) == AlgorithmV4a {
+		if p.regionSet = lookupAll(query, "X-Amz-Region-Set"); p.regionSet == "" {
+			msg.WriteString("AWS query-string parameters must include 'X-Amz-Region-Set'. ")
+		}
+	}
 	if msg.Len() > 0 {
 		msg.WriteString("Re-examine the query-string parameters.")
 		return p, fail(ErrIncompleteSignature, msg.String())
 	}
-	if vals[0] != algorithm {
-		return p, fail(ErrIncompleteSignature, "Unsupported AWS 'algorithm': '"+vals[0]+"'")
+	var err error
+	if p.algorithm, err = parseAlgorithm(vals[0], allowV4a); err != nil {
+		return p, err
 	}
 	p.credential, p.signature, p.signedHeaders, p.amzDate = vals[1], vals[2], vals[3], vals[4]
 	t, ok := parseAmzDate(p.amzDate)
@@ -187,19 +216,26 @@ func parseAmzDate(s string) (time.Time, bool) {
 	return t, true
 }
 
-// scope is the parsed credential: keyid/date/region/service/terminator.
+// scope is the parsed credential: keyid/date/region/service/terminator for
+// SigV4, keyid/date/service/terminator for SigV4a, whose region is empty.
 type scope struct {
 	accessKeyID, date, region, service, terminator string
-	// str is date/region/service/terminator, as it enters the string to sign.
+	// str is the credential after the key id, as it enters the string to
+	// sign.
 	str string
 }
 
-// parseCredential splits a credential into its five parts.
-func parseCredential(c string) (scope, bool) {
+// parseCredential splits a credential into its five parts, or for SigV4a
+// (v4a) its four.
+func parseCredential(c string, v4a bool) (scope, bool) {
 	var parts [5]string
+	n := len(parts)
+	if v4a {
+		n = 4
+	}
 	rest := c
-	for i := range parts {
-		if i == len(parts)-1 {
+	for i := range n {
+		if i == n-1 {
 			if strings.IndexByte(rest, '/') >= 0 {
 				return scope{}, false
 			}
@@ -210,6 +246,12 @@ func parseCredential(c string) (scope, bool) {
 		if parts[i], rest, ok = strings.Cut(rest, "/"); !ok {
 			return scope{}, false
 		}
+	}
+	if v4a {
+		return scope{
+			accessKeyID: parts[0], date: parts[1], service: parts[2], terminator: parts[3],
+			str: c[len(parts[0])+1:],
+		}, true
 	}
 	return scope{
 		accessKeyID: parts[0], date: parts[1], region: parts[2], service: parts[3], terminator: parts[4],

@@ -171,6 +171,25 @@ func lookup(params []queryParam, key string) (string, bool) {
 	return "", false
 }
 
+// lookupAll returns every value of key joined by commas, as a repeated
+// header's values are; "" when key is absent.
+func lookupAll(params []queryParam, key string) string {
+	var all string
+	n := 0
+	for _, p := range params {
+		if p.key != key {
+			continue
+		}
+		if n == 0 {
+			all = p.value
+		} else {
+			all += "," + p.value
+		}
+		n++
+	}
+	return all
+}
+
 // appendCanonicalQuery appends the canonical query string: every pair but
 // those named skip, each name and value encoded, sorted by encoded name and
 // then encoded value (SigV4 sorts after encoding), joined by '&'.

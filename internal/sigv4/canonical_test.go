@@ -157,17 +157,25 @@ func TestHeaderByName(t *testing.T) {
 }
 
 func TestParseCredential(t *testing.T) {
-	sc, ok := parseCredential("AKID/20240101/us-east-1/dynamodb/aws4_request")
-	want := scope{"AKID", "20240101", "us-east-1", "dynamodb", "aws4_request", "20240101/us-east-1/dynamodb/aws4_request"}
-	if !ok || sc != want {
-		t.Errorf("parseCredential = %+v, %v; want %+v", sc, ok, want)
+	cases := []struct {
+		cred string
+		v4a  bool
+		want scope
+		ok   bool
+	}{
+		{cred: "AKID/20240101/us-east-1/dynamodb/aws4_request", ok: true,
+			want: scope{"AKID", "20240101", "us-east-1", "dynamodb", "aws4_request", "20240101/us-east-1/dynamodb/aws4_request"}},
+		{cred: "////", ok: true, want: scope{str: "///"}},
+		{cred: ""}, {cred: "AKID"}, {cred: "a/b/c/d"}, {cred: "a/b/c/d/e/f"},
+		{cred: "AKID/20240101/execute-api/aws4_request", v4a: true, ok: true,
+			want: scope{"AKID", "20240101", "", "execute-api", "aws4_request", "20240101/execute-api/aws4_request"}},
+		{cred: "///", v4a: true, ok: true, want: scope{str: "//"}},
+		{cred: "", v4a: true}, {cred: "a/b/c", v4a: true}, {cred: "a/b/c/d/e", v4a: true},
 	}
-	if sc, ok := parseCredential("////"); !ok || sc.str != "///" {
-		t.Errorf("parseCredential(////) = %+v, %v; want five empty parts", sc, ok)
-	}
-	for _, bad := range []string{"", "AKID", "a/b/c/d", "a/b/c/d/e/f"} {
-		if _, ok := parseCredential(bad); ok {
-			t.Errorf("parseCredential(%q) succeeded, want failure", bad)
+	for _, tc := range cases {
+		sc, ok := parseCredential(tc.cred, tc.v4a)
+		if ok != tc.ok || ok && sc != tc.want {
+			t.Errorf("parseCredential(%q, v4a=%v) = %+v, %v; want %+v, %v", tc.cred, tc.v4a, sc, ok, tc.want, tc.ok)
 		}
 	}
 }

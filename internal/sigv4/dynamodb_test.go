@@ -116,19 +116,19 @@ func TestDynamoDBClient(t *testing.T) {
 	}{
 		{name: "accepted", client: client{
 			creds:  static(testKeyID, testSecret, ""),
-			wantID: Identity{AccessKeyID: testKeyID, Region: "us-east-1"},
+			wantID: Identity{AccessKeyID: testKeyID, Algorithm: AlgorithmV4, Region: "us-east-1"},
 		}},
 		{name: "accepted GetItem", client: client{
 			creds: static(testKeyID, testSecret, ""), op: "GetItem",
-			wantID: Identity{AccessKeyID: testKeyID, Region: "us-east-1"},
+			wantID: Identity{AccessKeyID: testKeyID, Algorithm: AlgorithmV4, Region: "us-east-1"},
 		}},
 		{name: "other region", client: client{
 			region: "eu-west-1", creds: static(testKeyID, testSecret, ""),
-			wantID: Identity{AccessKeyID: testKeyID, Region: "eu-west-1"},
+			wantID: Identity{AccessKeyID: testKeyID, Algorithm: AlgorithmV4, Region: "eu-west-1"},
 		}},
 		{name: "session token", client: client{
 			creds:  static(testKeyID, testSecret, "IQoJb3JpZ2luX2VjEJr//////////session+token="),
-			wantID: Identity{AccessKeyID: testKeyID, Region: "us-east-1", SessionToken: "IQoJb3JpZ2luX2VjEJr//////////session+token="},
+			wantID: Identity{AccessKeyID: testKeyID, Algorithm: AlgorithmV4, Region: "us-east-1", SessionToken: "IQoJb3JpZ2luX2VjEJr//////////session+token="},
 		}},
 		{name: "unsigned", client: client{
 			creds:       aws.AnonymousCredentials{},

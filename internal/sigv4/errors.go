@@ -18,7 +18,9 @@ var (
 	// ErrIncompleteSignature is returned by Verify when the signature cannot be
 	// checked because the request does not say enough: a missing Credential,
 	// SignedHeaders or Signature, a malformed credential or date, an
-	// unsupported algorithm, a signed header the request does not carry.
+	// unsupported algorithm (SigV4a among them unless Options.AllowSigV4a is
+	// set), a SigV4a request without X-Amz-Region-Set, a signed header the
+	// request does not carry.
 	// DynamoDB: IncompleteSignatureException; the message names what is wrong,
 	// e.g. "Authorization header requires 'Signature' parameter.
 	// Authorization=...".
@@ -32,7 +34,8 @@ var (
 	// ErrInvalidSignature is the class of errors for a signature that is
 	// well-formed but not acceptable: it does not match, it is outside the
 	// allowed time window, its credential scope names the wrong date, region
-	// or service, or it leaves Host or the date unsigned. DynamoDB:
+	// or service, its SigV4a region set does not cover Options.Region, or it
+	// leaves Host, the date or the SigV4a region set unsigned. DynamoDB:
 	// InvalidSignatureException, with the message from Error.Message, e.g.
 	// "Credential should be scoped to correct service: 'dynamodb'. ".
 	ErrInvalidSignature = errors.New("sigv4: invalid signature")
@@ -90,18 +93,21 @@ func (k *kindError) Unwrap() error { return k.class }
 
 // Messages DynamoDB sends for the fixed-text failures.
 const (
-	msgMissingToken      = "Request is missing Authentication Token"
-	msgUnrecognized      = "The security token included in the request is invalid."
-	msgMismatch          = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
-	msgHostNotSigned     = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
-	msgBothAuth          = "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
-	msgContentSHA256     = "The provided 'x-amz-content-sha256' header does not match what was computed."
-	msgInvalidRegion     = "Credential should be scoped to a valid region. "
-	msgCredentialParts   = "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '"
-	msgDateFormatPrefix  = "Date must be in ISO-8601 'basic format'. Got '"
-	msgDateFormatSuffix  = "'. See http://en.wikipedia.org/wiki/ISO_8601"
-	msgExpiresMalformed  = "X-Amz-Expires must be a whole number of seconds from 1 to 604800 (one week), not '"
-	msgMissingDateHeader = "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+	msgMissingToken           = "Request is missing Authentication Token"
+	msgUnrecognized           = "The security token included in the request is invalid."
+	msgMismatch               = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+	msgHostNotSigned          = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+	msgBothAuth               = "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
+	msgContentSHA256          = "The provided 'x-amz-content-sha256' header does not match what was computed."
+	msgInvalidRegion          = "Credential should be scoped to a valid region. "
+	msgCredentialParts        = "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '"
+	msgCredentialPartsV4a     = "Credential must have exactly 4 slash-delimited elements, e.g. keyid/date/service/term, got '"
+	msgDateFormatPrefix       = "Date must be in ISO-8601 'basic format'. Got '"
+	msgDateFormatSuffix       = "'. See http://en.wikipedia.org/wiki/ISO_8601"
+	msgExpiresMalformed       = "X-Amz-Expires must be a whole number of seconds from 1 to 604800 (one week), not '"
+	msgMissingDateHeader      = "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+	msgMissingRegionSetHeader = "Authorization header requires existence of a 'X-Amz-Region-Set' header. "
+	msgRegionSetNotSigned     = "'X-Amz-Region-Set' must be a 'SignedHeader' in the AWS Authorization."
 )
 
 func fail(kind error, msg string) error { return &Error{Err: kind, Message: msg} }

@@ -55,33 +55,35 @@ func hmacSum(key []byte, data string) [sha256.Size]byte {
 	return out
 }
 
-// keyCacheKey names a derived key. The service is fixed per Verifier, so it
-// is not part of the name. Keying on the secret rather than the access key id
-// means a rotated secret simply misses.
+// keyCacheKey names a derived SigV4 signing key. The service is fixed per
+// Verifier, so it is not part of the name. Keying on the secret rather than
+// the access key id means a rotated secret simply misses.
 type keyCacheKey struct {
 	secret, date, region string
 }
 
-// keyCache holds derived signing keys so that a request costs one HMAC
-// instead of five. It is bounded: when full, putting a key evicts an
-// arbitrary one. It is safe for concurrent use.
-type keyCache struct {
+// keyCache holds derived keys, V, under their names, K: SigV4 signing keys,
+// so that a request costs one HMAC instead of five, and SigV4a public keys,
+// so that it costs no scalar multiplication. It is bounded: when full,
+// putting a key evicts an arbitrary one. It is safe for concurrent use.
+type keyCache[K comparable, V any] struct {
 	limit int // zero disables the cache
 	mu    struct {
 		sync.RWMutex
-		keys map[keyCacheKey]signingKey
+		keys map[K]V
 	}
 }
 
-func newKeyCache(limit int) *keyCache {
-	c := &keyCache{limit: max(limit, 0)}
-	c.mu.keys = make(map[keyCacheKey]signingKey)
+func newKeyCache[K comparable, V any](limit int) *keyCache[K, V] {
+	c := &keyCache[K, V]{limit: max(limit, 0)}
+	c.mu.keys = make(map[K]V)
 	return c
 }
 
-func (c *keyCache) get(k keyCacheKey) (signingKey, bool) {
+func (c *keyCache[K, V]) get(k K) (V, bool) {
 	if c.limit == 0 {
-		return signingKey{}, false
+		var zero V
+		return zero, false
 	}
 	c.mu.RLock()
 	key, ok := c.mu.keys[k]
@@ -91,7 +93,7 @@ func (c *keyCache) get(k keyCacheKey) (signingKey, bool) {
 
 // put stores key under k. Verify calls it only after the key has verified a
 // signature, so a client that does not know the secret cannot fill the cache.
-func (c *keyCache) put(k keyCacheKey, key signingKey) {
+func (c *keyCache[K, V]) put(k K, key V) {
 	if c.limit == 0 {
 		return
 	}
@@ -106,7 +108,7 @@ func (c *keyCache) put(k keyCacheKey, key signingKey) {
 	c.mu.keys[k] = key
 }
 
-func (c *keyCache) len() int {
+func (c *keyCache[K, V]) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.mu.keys)

@@ -78,6 +78,8 @@ type sdkRequest struct {
 	keyID   string    // default testKeyID
 	// payloadHash overrides the hash of the body given to the signer.
 	payloadHash string
+	// signerOptions, when set, configures the SDK's signer.
+	signerOptions func(*v4.SignerOptions)
 }
 
 // dynamoRequest is a request shaped like the SDK's DynamoDB calls.
@@ -122,7 +124,11 @@ func (s sdkRequest) build(t testing.TB) *http.Request {
 		at = signedAt
 	}
 	ph := or(s.payloadHash, bodyHash(s.body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, ph, or(s.service, "dynamodb"), or(s.region, "us-east-1"), at); err != nil {
+	var opts []func(*v4.SignerOptions)
+	if s.signerOptions != nil {
+		opts = append(opts, s.signerOptions)
+	}
+	if err := v4.NewSigner(opts...).SignHTTP(context.Background(), creds, req, ph, or(s.service, "dynamodb"), or(s.region, "us-east-1"), at); err != nil {
 		t.Fatalf("SignHTTP: %v", err)
 	}
 	return req
@@ -211,7 +217,7 @@ func TestVerifyAcceptsSDKSignedRequests(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify = %v, want success\nAuthorization: %s", err, r.Header.Get("Authorization"))
 			}
-			want := Identity{AccessKeyID: testKeyID, Region: or(tc.region, "us-east-1"), SessionToken: tc.token}
+			want := Identity{AccessKeyID: testKeyID, Algorithm: AlgorithmV4, Region: or(tc.region, "us-east-1"), SessionToken: tc.token}
 			if id != want {
 				t.Errorf("Verify identity = %+v, want %+v", id, want)
 			}
@@ -270,7 +276,7 @@ func TestVerifyPresigned(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Verify = %v, want success\nURL: %s", err, r.URL)
 		}
-		if want := (Identity{AccessKeyID: testKeyID, Region: "us-west-2"}); id != want {
+		if want := (Identity{AccessKeyID: testKeyID, Algorithm: AlgorithmV4, Region: "us-west-2"}); id != want {
 			t.Errorf("identity = %+v, want %+v", id, want)
 		}
 	})

@@ -182,8 +182,9 @@ func userApps(t *topology.Topology, region, endpoint string) ([]UserApp, error) 
 }
 
 // appVerifier returns how the reference application of region
-// authenticates requests: nil without app.auth, else a check of SigV4
-// signatures for execute-api scoped to region.
+// authenticates requests: nil without app.auth, else a check of signatures
+// for the service execute-api, as API Gateway's IAM authorization makes:
+// SigV4 scoped to region, or SigV4a with a region set that covers it.
 func appVerifier(t *topology.Topology, region string) (func(*http.Request, []byte) error, error) {
 	if t.App.Auth != topology.AppAuthSigV4 {
 		return nil, nil
@@ -192,7 +193,8 @@ func appVerifier(t *topology.Topology, region string) (func(*http.Request, []byt
 	v, err := sigv4.New(sigv4.Options{
 		Credentials: func(id string) (string, bool) { return sk, id == ak },
 		Service:     "execute-api",
-		AllowRegion: func(r string) bool { return r == region },
+		Region:      region,
+		AllowSigV4a: true,
 	})
 	if err != nil {
 		return nil, err

@@ -410,7 +410,8 @@ func (n *Node) Region(name string) *Region {
 }
 
 // WaitReady waits until the reference application of every region here
-// has its tables and serves, or ctx ends; it then returns the regions that
+// has its tables and serves and, with the routing plane here, every region
+// passes its health checks, or ctx ends; it then returns the regions that
 // are not ready yet.
 func (n *Node) WaitReady(ctx context.Context) []string {
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -418,7 +419,7 @@ func (n *Node) WaitReady(ctx context.Context) []string {
 	for {
 		var waiting []string
 		for _, r := range n.Regions() {
-			if a := r.App(); a != nil && !a.Ready() {
+			if a := r.App(); a != nil && !a.Ready() || n.router != nil && !n.router.RegionHealthy(r.Name()) {
 				waiting = append(waiting, r.Name())
 			}
 		}

@@ -12,12 +12,15 @@
 // exits, for whatever reason and with whatever code, it is restarted after a
 // backoff that doubles from MinBackoff to MaxBackoff while runs keep
 // failing, and returns to MinBackoff after a run that lasted StableAfter.
-// Whatever else is left of the process group when the main process exits is
-// killed, so a restart never competes with the previous run's children for
-// a port.
+// Whatever else is left of the process group when the main process exits
+// is stopped first, as Shutdown stops it, so that a restart never competes
+// with the previous run's children for a port.
 //
 // Shutdown sends SIGTERM to the whole group, SIGKILL after StopGrace, and
-// returns once the process has been reaped.
+// returns once the process has been reaped. The processes of the group
+// that outlive the main process get the rest of the grace period: an app
+// a shell runs without exec (dash, Debian's /bin/sh, does not exec the
+// last command of sh -c) shuts down as gracefully as one run directly.
 //
 // # What the caller does, in order
 //
@@ -35,12 +38,16 @@
 // # Operating systems
 //
 // Supervisors run on Unix systems; elsewhere New returns an error. On
-// Linux, the app's main process gets SIGKILL if Gyre dies (Pdeathsig), and
-// the first Start makes the Gyre process a child subreaper
-// (PR_SET_CHILD_SUBREAPER), so that the processes an app leaves behind are
-// reparented to Gyre, which reaps them, instead of to init: Shutdown then
-// returns only when no process of the app's group remains, even where init
-// does not reap orphans. A side effect is that orphans of other programs
-// Gyre runs become Gyre's children too. Processes that leave the app's
-// group (setsid, setpgid) are not the supervisor's to stop.
+// Linux, the app's main process gets SIGKILL if Gyre dies (Pdeathsig);
+// its children do not, so a command run through a shell should start
+// with exec for the app itself to be the main process. The first Start
+// makes the Gyre process a child subreaper (PR_SET_CHILD_SUBREAPER), so
+// that the processes an app leaves behind are reparented to Gyre, which
+// reaps them, instead of to init: Shutdown then returns only when no
+// process of the app's group remains, even where init does not reap
+// orphans. A side effect is that orphans of other programs Gyre runs
+// become Gyre's children too, and stay zombies. On other systems, what
+// remains of the group once the main process has exited is killed at
+// once. Processes that leave the app's group (setsid, setpgid) are not
+// the supervisor's to stop.
 package supervisor

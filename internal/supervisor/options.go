@@ -30,7 +30,9 @@ type Options struct {
 	// Command[0] must not be empty. A name without a slash is looked up
 	// in the app's PATH (see Env), skipping relative entries; a relative
 	// path with a slash is relative to Dir. A topology's command string
-	// is passed as []string{"/bin/sh", "-c", cmd}.
+	// is passed as []string{"/bin/sh", "-c", cmd}; starting cmd with
+	// exec makes the app the main process, whose exit code is reported
+	// and which Pdeathsig reaches.
 	Command []string
 
 	// Dir is the app's working directory. Default: Gyre's working

@@ -14,12 +14,13 @@ func supported() error { return nil }
 func signalGroup(pgid int, sig syscall.Signal) error { return syscall.Kill(-pgid, sig) }
 
 // reapGroup reaps this process's children in process group pgid, whose
-// leader's pid is pgid, as they exit, and returns when none is left. When
-// the leader exits it calls leaderExited with its exit code (-1 when
-// killed by a signal) and the signal, then kills what remains of the
-// group: while any of it remains, no other group can take the id, and on
-// Linux, where Gyre is a subreaper, what remains becomes Gyre's children,
-// reaped here too.
+// leader's pid is pgid, as they exit, and returns when none is left,
+// calling leaderExited when the leader exits with its exit code (-1 when
+// killed by a signal) and the signal. On Linux, where Gyre is a
+// subreaper, the processes the leader leaves behind become Gyre's children
+// and are reaped here too, so none is left when it returns. Elsewhere
+// they are not Gyre's to wait for: whatever of the group remains then is
+// killed.
 func reapGroup(pgid int, leaderExited func(code int, sig syscall.Signal)) {
 	reaped := false
 	for {
@@ -41,12 +42,14 @@ func reapGroup(pgid int, leaderExited func(code int, sig syscall.Signal)) {
 			code, sig = -1, ws.Signal()
 		}
 		leaderExited(code, sig)
-		_ = signalGroup(pgid, syscall.SIGKILL)
 	}
 	if !reaped {
 		// Reaped behind our back: Gyre ignores SIGCHLD, or another
 		// part of it waited for any child.
 		leaderExited(-1, 0)
+	}
+	if signalGroup(pgid, 0) == nil {
+		_ = signalGroup(pgid, syscall.SIGKILL)
 	}
 }
 

@@ -50,8 +50,11 @@ type Supervisor struct {
 type run struct {
 	pid     int
 	started time.Time
-	exited  chan struct{} // closed once the group is reaped and its output read
-	exit    Exit          // set before exited is closed
+	// leftovers is closed when the main process has exited and other
+	// processes remain in its group.
+	leftovers chan struct{}
+	exited    chan struct{} // closed once the group is reaped and its output read
+	exit      Exit          // set before leftovers or exited is closed
 }
 
 // New returns a Supervisor for opts, not started. It reports every problem
@@ -113,8 +116,8 @@ func (s *Supervisor) Start(ctx context.Context) error {
 
 // Shutdown stops the app: it cancels a pending restart, sends SIGTERM to
 // the app's process group, SIGKILL after StopGrace, and returns once the
-// app's main process has been reaped (on Linux, every process of its
-// group). If ctx ends first, Shutdown sends SIGKILL at once and returns
+// app's main process has been reaped, and on Linux every process of its
+// group. If ctx ends first, Shutdown sends SIGKILL at once and returns
 // an error wrapping ctx's; calling it again waits for the reaping. It is
 // idempotent, and may be called before Start.
 func (s *Supervisor) Shutdown(ctx context.Context) error {
@@ -213,33 +216,53 @@ func (s *Supervisor) loop(r *run, err error) {
 	}
 }
 
-// wait waits for r to end, or for Shutdown, which it carries out. It
-// reports whether the supervisor is stopping.
+// wait waits for r to end, and stops what remains of its process group
+// once its main process has exited; or it carries out Shutdown. It reports
+// whether the supervisor is stopping.
 func (s *Supervisor) wait(r *run) (stopping bool) {
 	s.cur = r
 	defer func() { s.cur = nil }()
 	select {
 	case <-r.exited:
-		return false
+	case <-r.leftovers:
+		select {
+		case <-s.stop:
+			s.log.Info("stopping app", "pgid", r.pid, "grace", s.opts.StopGrace)
+		default:
+			s.log.Warn("app's main process exited; stopping the rest of its process group",
+				append(r.exit.attrs(), "pgid", r.pid, "grace", s.opts.StopGrace)...)
+		}
+		s.stopGroup(r)
 	case <-s.stop:
+		s.log.Info("stopping app", "pid", r.pid, "grace", s.opts.StopGrace)
+		s.stopGroup(r)
 	}
-	s.log.Info("stopping app", "pid", r.pid, "grace", s.opts.StopGrace)
+	select {
+	case <-s.stop:
+		s.log.Info("app stopped", r.exit.attrs()...)
+		return true
+	default:
+		return false
+	}
+}
+
+// stopGroup sends SIGTERM to r's process group, then SIGKILL after
+// StopGrace or as soon as a Shutdown's ctx ends, and waits for the group
+// to be gone.
+func (s *Supervisor) stopGroup(r *run) {
 	_ = signalGroup(r.pid, syscall.SIGTERM)
 	grace := time.NewTimer(s.opts.StopGrace)
 	defer grace.Stop()
 	select {
 	case <-r.exited:
+		return
 	case <-grace.C:
-		s.log.Warn("app did not stop within its grace period; killing its process group", "pid", r.pid, "grace", s.opts.StopGrace)
-		_ = signalGroup(r.pid, syscall.SIGKILL)
-		<-r.exited
+		s.log.Warn("app did not stop within its grace period; killing its process group", "pgid", r.pid, "grace", s.opts.StopGrace)
 	case <-s.kill:
-		s.log.Warn("shutdown cut short; killing the app's process group", "pid", r.pid)
-		_ = signalGroup(r.pid, syscall.SIGKILL)
-		<-r.exited
+		s.log.Warn("shutdown cut short; killing the app's process group", "pgid", r.pid)
 	}
-	s.log.Info("app stopped", r.exit.attrs()...)
-	return true
+	_ = signalGroup(r.pid, syscall.SIGKILL)
+	<-r.exited
 }
 
 // exitHint explains the exit codes shells use for a command that cannot
@@ -303,7 +326,7 @@ func (s *Supervisor) launch() (_ *run, err error) {
 		_, _ = outR.Close(), errR.Close()
 		return nil, s.execError(path, err)
 	}
-	r := &run{pid: p.Pid, started: started, exited: make(chan struct{})}
+	r := &run{pid: p.Pid, started: started, leftovers: make(chan struct{}), exited: make(chan struct{})}
 	// reapGroup waits for the process by pid; the handle is not needed.
 	// (Release also sets p.Pid to -1.)
 	_ = p.Release()
@@ -339,6 +362,12 @@ func (s *Supervisor) reap(r *run, streams []*os.File, drained ...chan struct{}) 
 		r.exit = Exit{Code: code, Signal: sig, Time: now, Ran: now.Sub(r.started)}
 		exit := r.exit
 		s.setStatus(func(st *Status) { st.Running, st.PID, st.LastExit = false, 0, &exit })
+		// While any process remains in the group, the group's id
+		// cannot be reused: it is safe to signal until reapGroup
+		// returns.
+		if signalGroup(r.pid, 0) == nil {
+			close(r.leftovers)
+		}
 	})
 	// The group is gone, so its output ends, unless a process that left
 	// the group holds it open: stop reading it then.

@@ -493,7 +493,8 @@ func TestShutdown(t *testing.T) {
 		{"exits on SIGTERM", `echo "ready $$"; exec sleep 1000`, time.Hour, syscall.SIGTERM, false},
 		{"ignores SIGTERM", `trap '' TERM; echo "ready $$"; exec sleep 1000`, 50 * time.Millisecond, syscall.SIGKILL, true},
 		{"children of a shell", `sleep 1000 & echo "ready $!"; wait`, time.Hour, syscall.SIGTERM, false},
-		{"a child that ignores SIGTERM", `sh -c 'trap "" TERM; echo "ready $$"; exec sleep 1000' & wait`, time.Hour, syscall.SIGTERM, false},
+		{"a child that ignores SIGTERM", `sh -c 'trap "" TERM; echo "ready $$"; exec sleep 1000' & wait`, 50 * time.Millisecond, syscall.SIGTERM, true},
+		{"a child that stops on SIGTERM after its shell", `sh -c 'trap "echo stopping; exit 0" TERM; echo "ready $$"; sleep 1000 & wait' & wait`, time.Hour, syscall.SIGTERM, false},
 		{"a grandchild in the background", `sh -c 'sleep 1000 & echo "ready $!"; wait' & wait`, time.Hour, syscall.SIGTERM, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,12 +30,12 @@ import (
 // from any node, forwarding them to the leader. It is safe for concurrent
 // use. Build it with New, then Start it; Shutdown stops it.
 type Service struct {
-	opts    Options
-	id      string
-	log     *slog.Logger
-	hlog    hclog.Logger
+	opts Options
+	id   string
+	log  *slog.Logger
+	hlog hclog.Logger
 	// quiet turns raft's warnings into debug messages (see Quiet).
-	quiet atomic.Bool
+	quiet   atomic.Bool
 	metrics *metrics
 	peers   map[string]string // ID -> RaftAddr
 	want    *config           // the configuration Options describe

@@ -3,20 +3,25 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gyre-dev/gyre/internal/app"
 	"github.com/gyre-dev/gyre/internal/frontdoor"
+	"github.com/gyre-dev/gyre/internal/pytool"
 	"github.com/gyre-dev/gyre/internal/topology"
 )
 
@@ -364,5 +369,104 @@ func TestAppThroughTheFrontDoor(t *testing.T) {
 	got := call(t, "GET", fd+"/data/hello", "", frontdoor.LocationHeader, "dublin")
 	if got.body["servedBy"] != "eu-west-1" || got.body["region"] != "us-west-2" {
 		t.Errorf("read from dublin: %s", got.raw)
+	}
+}
+
+// signV4 signs req with SigV4 for execute-api in region, as aws-sdk-go-v2
+// signs API Gateway requests.
+func signV4(t *testing.T, req *http.Request, body, region string) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(body))
+	creds := aws.Credentials{AccessKeyID: DevAccessKey, SecretAccessKey: DevSecretKey}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "execute-api", region, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sendV4 sends a SigV4-signed request and returns the status and body.
+func sendV4(t *testing.T, method, url, body, region string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	signV4(t, req, body, region)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// sendV4a has botocore sign a request with SigV4a for regionSet and send
+// it; it returns the status and body.
+func sendV4a(t *testing.T, py, method, url, body, regionSet string, header ...string) (int, string) {
+	t.Helper()
+	args := []string{"testdata/apps/sigv4a_send.py", method, url, body, regionSet, DevAccessKey, DevSecretKey}
+	for i := 0; i+1 < len(header); i += 2 {
+		args = append(args, header[i]+"="+header[i+1])
+	}
+	out, err := exec.Command(py, args...).Output()
+	if err != nil {
+		t.Fatalf("sigv4a_send.py: %v", err)
+	}
+	var res struct {
+		Status int
+		Body   string
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("sigv4a_send.py printed %q: %v", out, err)
+	}
+	return res.Status, res.Body
+}
+
+func TestAppAuthentication(t *testing.T) {
+	py := pytool.Find(t, "botocore", "awscrt")
+	n := appNode(t, true, func(topo *topology.Topology) { topo.App.Auth = topology.AppAuthSigV4 })
+	east, west := publicURL(n.Region("us-east-1")), publicURL(n.Region("us-west-2"))
+	fd := "http://" + n.Router().FrontDoorAddr().String()
+
+	// Unsigned: refused, as API Gateway's IAM authorization refuses it;
+	// health checks need no signature.
+	r := call(t, "POST", east+"/data", `{"a":1}`).want(t, 403, "an unsigned request")
+	if r.body["code"] != "AccessDenied" || !strings.Contains(fmt.Sprint(r.body["message"]), "Authentication Token") {
+		t.Errorf("403 body %s", r.raw)
+	}
+	call(t, "GET", east+"/health", "").want(t, 200, "an unsigned health check")
+
+	// SigV4 is good only in the region it is scoped to.
+	if st, body := sendV4(t, "PUT", east+"/data/v4", `{"by":"sigv4"}`, "us-east-1"); st != 201 {
+		t.Errorf("SigV4 for us-east-1 at us-east-1: %d %s", st, body)
+	}
+	if st, body := sendV4(t, "GET", west+"/data/v4", "", "us-east-1"); st != 403 || !strings.Contains(body, "us-west-2") {
+		t.Errorf("SigV4 for us-east-1 at us-west-2: %d %s; want 403 naming the region", st, body)
+	}
+	// A tampered body does not verify.
+	req, _ := http.NewRequest("PUT", east+"/data/v4", strings.NewReader(`{"by":"mallory"}`))
+	signV4(t, req, `{"by":"sigv4"}`, "us-east-1")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 403 {
+		t.Errorf("a tampered body: %v %v; want 403", resp.Status, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	// SigV4a with the region set "*": one signature, good wherever the
+	// front door sends it.
+	for _, loc := range []string{"virginia", "oregon", "dublin"} {
+		st, body := sendV4a(t, py, "PUT", fd+"/data/v4a-"+loc, `{"by":"sigv4a"}`, "*", frontdoor.LocationHeader, loc)
+		if st != 201 {
+			t.Errorf("SigV4a * through the front door from %s: %d %s", loc, st, body)
+		}
+	}
+	if st, body := sendV4a(t, py, "GET", west+"/data/v4", "", "us-east-1,us-west-2"); st != 200 && st != 404 {
+		t.Errorf("SigV4a us-east-1,us-west-2 at us-west-2: %d %s", st, body)
+	}
+	if st, body := sendV4a(t, py, "GET", west+"/data/v4", "", "eu-*"); st != 403 || !strings.Contains(body, "eu-*") {
+		t.Errorf("SigV4a eu-* at us-west-2: %d %s; want 403 naming the region set", st, body)
 	}
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -201,6 +202,13 @@ func appVerifier(t *topology.Topology, region string) (func(*http.Request, []byt
 	}
 	return func(r *http.Request, body []byte) error {
 		_, err := v.Verify(r, body)
+		if e, ok := errors.AsType[*sigv4.Error](err); ok {
+			msg := strings.TrimSpace(e.Message)
+			if strings.Contains(msg, "region") {
+				msg += fmt.Sprintf(" This is %s: sign for %s, or with SigV4a for a region set that covers it.", region, region)
+			}
+			return errors.New(msg)
+		}
 		return err
 	}, nil
 }

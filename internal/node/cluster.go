@@ -159,7 +159,13 @@ func Start(o Options) (_ *Node, err error) {
 		actualPublic[name] = a.public.Addr().String()
 		actualAdmin[name] = "http://" + a.admin.Addr().String()
 	}
-	checks := healthChecks(t, actualPublic)
+	actualHTTPS := map[string]string{}
+	for name, a := range local {
+		if a.https != nil {
+			actualHTTPS[name] = a.https.Addr().String()
+		}
+	}
+	checks := healthChecks(t, actualPublic, actualHTTPS)
 	var controlPeers []control.Peer
 	for _, r := range t.Regions {
 		addr := r.Control
@@ -259,7 +265,7 @@ func Start(o Options) (_ *Node, err error) {
 	}
 	if o.Router {
 		ro := o.RouterOptions
-		ro.Topology, ro.WAN, ro.Public, ro.Admin, ro.Logger = t, w, actualPublic, actualAdmin, o.Logger
+		ro.Topology, ro.WAN, ro.Public, ro.PublicHTTPS, ro.Admin, ro.Logger = t, w, actualPublic, actualHTTPS, actualAdmin, o.Logger
 		if ro.CA == nil {
 			ro.CA = ca
 		}

@@ -42,10 +42,10 @@ type RouterOptions struct {
 	// WAN carries the router's connections to regions; RouterVantage must
 	// be one of its regions. Required.
 	WAN *wan.WAN
-	// Public and Admin give each region's actual public address
-	// (host:port) and admin base URL, for regions on port 0 in this
-	// process. Regions left out use the topology's addresses.
-	Public, Admin map[string]string
+	// Public, PublicHTTPS and Admin give each region's actual public
+	// addresses (host:port) and admin base URL, for regions on port 0 in
+	// this process. Regions left out use the topology's addresses.
+	Public, PublicHTTPS, Admin map[string]string
 	// Controls reports routing controls. Default: every control on.
 	Controls ControlView
 	// DNSListen, FrontDoorListen, FrontDoorHTTPSListen and AdminListen
@@ -108,7 +108,7 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 	if r.geo, err = geoTable(t); err != nil {
 		return nil, err
 	}
-	checks := healthChecks(t, o.Public)
+	checks := healthChecks(t, o.Public, o.PublicHTTPS)
 	appChecks := map[string]bool{}
 	for _, a := range t.Apps {
 		for _, region := range a.Regions {
@@ -297,8 +297,8 @@ func geoTable(t *topology.Topology) (*geo.Table, error) {
 }
 
 // healthChecks turns the topology's checks into the health package's, with
-// each region's public endpoint at its actual address.
-func healthChecks(t *topology.Topology, actual map[string]string) []health.Check {
+// each region's public endpoint (HTTP and HTTPS) at its actual address.
+func healthChecks(t *topology.Topology, actual, actualHTTPS map[string]string) []health.Check {
 	var out []health.Check
 	for _, hc := range t.Routing.HealthChecks {
 		c := health.Check{
@@ -310,8 +310,15 @@ func healthChecks(t *topology.Topology, actual map[string]string) []health.Check
 		if c.Type == health.TypeCalculated {
 			c.Target, c.Region, c.Path, c.Interval, c.FailureThreshold, c.HealthyFraction = "", "", "", 0, 0, 0
 		}
-		if r, ok := t.Region(hc.Region); ok && c.Type != health.TypeCalculated && hc.Target == r.Public {
-			c.Target = publicAddr(t, actual, hc.Region)
+		if r, ok := t.Region(hc.Region); ok && c.Type != health.TypeCalculated {
+			switch {
+			case c.Type == health.TypeHTTPS && hc.Target == r.PublicHTTPS:
+				if a, ok := actualHTTPS[hc.Region]; ok {
+					c.Target = a
+				}
+			case hc.Target == r.Public:
+				c.Target = publicAddr(t, actual, hc.Region)
+			}
 		}
 		out = append(out, c)
 	}

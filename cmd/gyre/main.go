@@ -26,7 +26,9 @@ func main() {
 // subcommands lists every gyre subcommand; each lives in its own file.
 func subcommands() []*cobra.Command {
 	return []*cobra.Command{
+		newInitCmd(),
 		newUpCmd(),
+		newCACmd(),
 		newRegionCmd(),
 		newStatusCmd(),
 		newWANCmd(),

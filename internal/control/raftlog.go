@@ -37,17 +37,29 @@ func newRaftLogger(l *slog.Logger, quiet *atomic.Bool) hclog.Logger {
 	return &raftLogger{log: l.With("component", "raft"), quiet: quiet}
 }
 
-// routineRaft are the beginnings of raft's warnings that a healthy
-// election makes.
+// routineRaft are raft's warnings that a healthy election, a follower
+// catching up, or one RPC to an unreachable peer make: several a second
+// while a region is cut off, and nothing an operator acts on, since the
+// Service logs what changes (leadership, quorum) and health checks report
+// the unreachable region. Losing the quorum ("failed to contact quorum of
+// nodes, stepping down") stays a warning.
 var routineRaft = []string{
 	"heartbeat timeout reached, starting election",
 	"Election timeout reached, restarting election",
-	"rejecting pre-vote request since we have a leader",
-	"rejecting vote request since we have a leader",
-	"rejecting pre-vote request since node is not a voter",
+	"rejecting pre-vote request since",
+	"rejecting vote request since",
+	"failed to heartbeat to",
+	"failed to appendEntries to",
+	"failed to make requestVote RPC",
+	"failed to get previous log",
+	"appendEntries rejected, sending older logs",
+	"transport: failed to decode incoming command",
 }
 
 func routine(msg string) bool {
+	if msg == "failed to contact" {
+		return true
+	}
 	for _, r := range routineRaft {
 		if strings.HasPrefix(msg, r) {
 			return true

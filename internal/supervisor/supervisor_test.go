@@ -494,7 +494,9 @@ func TestShutdown(t *testing.T) {
 		{"ignores SIGTERM", `trap '' TERM; echo "ready $$"; exec sleep 1000`, 50 * time.Millisecond, syscall.SIGKILL, true},
 		{"children of a shell", `sleep 1000 & echo "ready $!"; wait`, time.Hour, syscall.SIGTERM, false},
 		{"a child that ignores SIGTERM", `sh -c 'trap "" TERM; echo "ready $$"; exec sleep 1000' & wait`, 50 * time.Millisecond, syscall.SIGTERM, true},
-		{"a child that stops on SIGTERM after its shell", `sh -c 'trap "echo stopping; exit 0" TERM; echo "ready $$"; sleep 1000 & wait' & wait`, time.Hour, syscall.SIGTERM, false},
+		// The shell dies of SIGTERM at once; its child still gets to
+		// run its trap, and to say so.
+		{"a child that stops on SIGTERM after its shell", `sh -c 'trap "echo stopped gracefully; exit 0" TERM; sleep 1000 & echo "ready $!"; wait' & wait`, time.Hour, syscall.SIGTERM, false},
 		{"a grandchild in the background", `sh -c 'sleep 1000 & echo "ready $!"; wait' & wait`, time.Hour, syscall.SIGTERM, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -526,6 +528,9 @@ func TestShutdown(t *testing.T) {
 			st := s.Status()
 			if st.Running || st.PID != 0 || st.LastExit == nil || st.LastExit.Signal != tc.signal || st.Restarts != 0 {
 				t.Errorf("Status %+v, LastExit %+v: want stopped by %v, never restarted", st, st.LastExit, tc.signal)
+			}
+			if strings.Contains(tc.body, "stopped gracefully") && !slices.Contains(output(rec, "stdout"), "stopped gracefully") {
+				t.Errorf("the child was not given the time to stop:\n%s", rec.dump())
 			}
 			killed := len(rec.filter(func(r record) bool { return strings.HasPrefix(r.msg, "app did not stop within its grace period") })) > 0
 			if killed != tc.killed {

@@ -280,6 +280,7 @@ func (v *validator) apps() {
 	for i := range t.Apps {
 		a := &t.Apps[i]
 		p := fmt.Sprintf("apps[%d]", i)
+		named := false // its path and host, which derive from the name, are worth checking
 		switch j, dup := names[a.Name]; {
 		case a.Name == "":
 			v.add(p+".name", "must not be empty")
@@ -289,6 +290,7 @@ func (v *validator) apps() {
 			v.add(p+".name", "app %q is already defined at apps[%d]", a.Name, j)
 		default:
 			names[a.Name] = i
+			named = true
 		}
 		if strings.TrimSpace(a.Command) == "" {
 			v.add(p+".command", "must not be empty: the command that starts the app, e.g. python3 app.py")
@@ -324,6 +326,9 @@ func (v *validator) apps() {
 		}
 		if !strings.HasPrefix(a.HealthPath, "/") {
 			v.add(p+".health_path", "path %q must start with /", a.HealthPath)
+		}
+		if !named {
+			continue
 		}
 		switch {
 		case !strings.HasPrefix(a.Path, "/") || len(a.Path) < 2 || strings.HasSuffix(a.Path, "/") || strings.ContainsAny(a.Path, "?#% "):

@@ -96,6 +96,8 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 	t := o.Topology
 	rt := &t.Routing
 	log := o.Logger.With("component", "router")
+	// The router's services name their own component.
+	sub := o.Logger.With("region", RouterVantage)
 	r := &Router{opts: o, log: log, registry: prometheus.NewRegistry(), regionChecks: map[string][]string{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -127,7 +129,7 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 	// longer counts: a killed region's last word, that it is healthy, must
 	// not outlive the interval x threshold + one interval that failover
 	// promises.
-	if r.monitor, err = health.NewMonitor(health.MonitorOptions{Checks: checks, StaleIntervals: 2, Region: RouterVantage, Logger: log, Registerer: r.registry}); err != nil {
+	if r.monitor, err = health.NewMonitor(health.MonitorOptions{Checks: checks, StaleIntervals: 2, Region: RouterVantage, Logger: sub, Registerer: r.registry}); err != nil {
 		return nil, err
 	}
 	if err := r.monitor.Start(ctx); err != nil {
@@ -143,7 +145,7 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 	if r.prober, err = health.NewProber(health.ProberOptions{
 		Vantage: RouterVantage, Checks: checks, Dial: dial,
 		Publish: func(rep health.Report) { r.monitor.Update(rep) },
-		Logger:  log, Registerer: r.registry,
+		Logger:  sub, Registerer: r.registry,
 	}); err != nil {
 		return nil, err
 	}
@@ -165,7 +167,7 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 		RegionOn:   on,
 		Geo:        r.geo,
 		Region:     RouterVantage,
-		Logger:     log,
+		Logger:     o.Logger, // it adds the region itself
 		Registerer: r.registry,
 	})
 	if err != nil {
@@ -220,7 +222,7 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 		Transport: func(region string) http.RoundTripper {
 			return o.WAN.Transport(RouterVantage, region)
 		},
-		Logger:     log,
+		Logger:     sub,
 		Registerer: r.registry,
 	})
 	if err != nil {

@@ -368,6 +368,13 @@ func TestRestartBackoff(t *testing.T) {
 		// Opening the FIFO returns once the run has opened it: it
 		// has started, by the clock too.
 		w := openGate(t, gate, rec)
+		starts := 0
+		rec.waitFor(t, "on the start", func(r record) bool {
+			if r.msg == "app started" {
+				starts++
+			}
+			return starts == i+1
+		})
 		if st := s.Status(); !st.Running || st.PID == 0 || st.Restarts != i {
 			t.Fatalf("run %d: Status %+v, want running with a pid and %d restarts", i, st, i)
 		}
@@ -495,8 +502,9 @@ func TestShutdown(t *testing.T) {
 		{"children of a shell", `sleep 1000 & echo "ready $!"; wait`, time.Hour, syscall.SIGTERM, false},
 		{"a child that ignores SIGTERM", `sh -c 'trap "" TERM; echo "ready $$"; exec sleep 1000' & wait`, 50 * time.Millisecond, syscall.SIGTERM, true},
 		// The shell dies of SIGTERM at once; its child still gets to
-		// run its trap, and to say so.
-		{"a child that stops on SIGTERM after its shell", `sh -c 'trap "echo stopped gracefully; exit 0" TERM; sleep 1000 & echo "ready $!"; wait' & wait`, time.Hour, syscall.SIGTERM, false},
+		// run its trap, and to say so. (Each "ready" is printed by the
+		// process it names, once its signal handling is set up.)
+		{"a child that stops on SIGTERM after its shell", `sh -c 'trap "echo stopped gracefully; exit 0" TERM; sh -c "echo ready \$\$; exec sleep 1000" & wait' & wait`, time.Hour, syscall.SIGTERM, false},
 		{"a grandchild in the background", `sh -c 'sleep 1000 & echo "ready $!"; wait' & wait`, time.Hour, syscall.SIGTERM, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -683,5 +691,60 @@ func TestPanickingLogger(t *testing.T) {
 	})
 	if st := s.Status(); st.LastExit == nil || st.LastExit.Code != 5 {
 		t.Errorf("Status %+v: want the app to have exited 5", st)
+	}
+}
+
+// TestLeftoversStopped checks that what an app's main process leaves
+// behind in its group is stopped before the restart.
+func TestLeftoversStopped(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		child  string // the script of a child that prints "ready $$" to "$0" once set up
+		killed bool   // after the grace period
+	}{
+		{"stops on SIGTERM", `echo "ready $$" > "$0"; exec sleep 1000`, false},
+		{"ignores SIGTERM", `trap "" TERM; echo "ready $$" > "$0"; exec sleep 1000`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, clock := newRecorder(), newFakeClock()
+			s := newTest(t, rec, Options{
+				Clock: clock,
+				Command: []string{script(t, `
+mkfifo "$DIR/ready"
+sh -c "$CHILD" "$DIR/ready" &
+read line < "$DIR/ready"
+echo "$line"
+exit 4`)},
+				Env:       []string{"DIR=" + t.TempDir(), "CHILD=" + tc.child},
+				StopGrace: 50 * time.Millisecond,
+			})
+			start(t, s)
+			pgid := s.Status().PID
+			ready := rec.waitFor(t, "ready", func(r record) bool { return strings.HasPrefix(r.msg, "ready ") })
+			child, err := strconv.Atoi(strings.TrimPrefix(ready.msg, "ready "))
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock.nextTimer(t, rec)
+			if err := groupGone(pgid); err != nil {
+				t.Error(err)
+			}
+			if err := syscall.Kill(child, 0); !errors.Is(err, syscall.ESRCH) {
+				t.Errorf("child %d remains before the restart (kill -0: %v)", child, err)
+			}
+			warn := rec.waitFor(t, "on the leftovers", func(r record) bool {
+				return r.msg == "app's main process exited; stopping the rest of its process group"
+			})
+			if warn.level != slog.LevelWarn || warn.attrs["exit_code"] != "4" {
+				t.Errorf("%s: want WARN with exit_code=4", warn)
+			}
+			killed := len(rec.filter(func(r record) bool { return strings.HasPrefix(r.msg, "app did not stop within its grace period") })) > 0
+			if killed != tc.killed {
+				t.Errorf("killed after the grace period: %v, want %v:\n%s", killed, tc.killed, rec.dump())
+			}
+			if st := s.Status(); st.LastExit == nil || st.LastExit.Code != 4 {
+				t.Errorf("Status %+v: want the main process's exit code 4", st)
+			}
+		})
 	}
 }

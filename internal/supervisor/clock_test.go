@@ -50,7 +50,7 @@ func (c *fakeClock) nextTimer(t *testing.T, rec *recorder) *fakeTimer {
 	case tm := <-c.timers:
 		return tm
 	case <-deadline.C:
-		t.Fatalf("the supervisor asked for no restart timer; the records:\n%s", rec.dump())
+		t.Fatalf("the supervisor asked for no restart timer; the records:\n%s", rec.Dump())
 		return nil
 	}
 }

@@ -1,4 +1,4 @@
-package supervisor
+package supervisor_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/gyre-dev/gyre/internal/node"
 	"github.com/gyre-dev/gyre/internal/pytool"
+	"github.com/gyre-dev/gyre/internal/supervisor"
 )
 
 // TestNotesExample runs examples/apps/notes/app.py, as it is, under a
@@ -54,8 +55,8 @@ func TestNotesExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := newRecorder()
-	s := newTest(t, rec, Options{
+	rec := supervisor.NewRecorder()
+	s, err := supervisor.New(supervisor.Options{
 		App:     "notes",
 		Region:  "us-east-1",
 		Command: []string{"/bin/sh", "-c", "exec " + py + " app.py"},
@@ -70,8 +71,19 @@ func TestNotesExample(t *testing.T) {
 			"PORT=" + strconv.Itoa(port),
 		},
 		StopGrace: 10 * time.Second,
+		Logger:    rec.Logger(),
 	})
-	start(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
 
 	appTransport := &http.Transport{}
 	defer appTransport.CloseIdleConnections()
@@ -154,24 +166,24 @@ func TestNotesExample(t *testing.T) {
 	}
 
 	// One line per request on stderr, logged with the app and region.
-	rec.waitFor(t, "for the POST", func(r record) bool {
-		return r.attrs["stream"] == "stderr" && r.attrs["app"] == "notes" && r.attrs["region"] == "us-east-1" &&
-			strings.Contains(r.msg, `"POST /notes HTTP/1.1" 201`)
+	rec.WaitFor(t, "for the POST", func(r supervisor.Record) bool {
+		return r.Attrs["stream"] == "stderr" && r.Attrs["app"] == "notes" && r.Attrs["region"] == "us-east-1" &&
+			strings.Contains(r.Msg, `"POST /notes HTTP/1.1" 201`)
 	})
 
 	pgid := s.Status().PID
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if err := groupGone(pgid); err != nil {
+	if err := supervisor.GroupGone(pgid); err != nil {
 		t.Error(err)
 	}
 	// The app stopped by itself on SIGTERM, and said so.
 	if st := s.Status(); st.Running || st.LastExit == nil || st.LastExit.Code != 0 || st.LastExit.Signal != 0 {
 		t.Errorf("Status %+v, LastExit %+v: want stopped with exit code 0", st, st.LastExit)
 	}
-	if !slices.ContainsFunc(output(rec, "stderr"), func(l string) bool { return strings.Contains(l, "SIGTERM, stopping") }) {
-		t.Errorf("the app did not log its SIGTERM:\n%s", rec.dump())
+	if !slices.ContainsFunc(supervisor.Output(rec, "stderr"), func(l string) bool { return strings.Contains(l, "SIGTERM, stopping") }) {
+		t.Errorf("the app did not log its SIGTERM:\n%s", rec.Dump())
 	}
 }
 
@@ -233,9 +245,9 @@ func (c *appClient) try(method, path, body string) (int, map[string]any, error) 
 // waitForHealth polls GET /health until done holds for its status (0 while
 // the app does not answer), with a deadline: the app's readiness. It fails
 // the test if the app exits meanwhile.
-func (c *appClient) waitForHealth(rec *recorder, done func(status int) bool) (int, map[string]any) {
+func (c *appClient) waitForHealth(rec *supervisor.Recorder, done func(status int) bool) (int, map[string]any) {
 	c.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
+	deadline := time.Now().Add(supervisor.WaitTimeout)
 	for {
 		status, body, err := c.try(http.MethodGet, "/health", "")
 		if err != nil {
@@ -245,10 +257,10 @@ func (c *appClient) waitForHealth(rec *recorder, done func(status int) bool) (in
 			return status, body
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("GET /health: %d %v (%v) after %v; the records:\n%s", status, body, err, waitTimeout, rec.dump())
+			c.t.Fatalf("GET /health: %d %v (%v) after %v; the records:\n%s", status, body, err, supervisor.WaitTimeout, rec.Dump())
 		}
-		if len(rec.filter(func(r record) bool { return r.msg == "app exited; restarting" })) > 0 {
-			c.t.Fatalf("the app exited; the records:\n%s", rec.dump())
+		if len(rec.Filter(func(r supervisor.Record) bool { return r.Msg == "app exited; restarting" })) > 0 {
+			c.t.Fatalf("the app exited; the records:\n%s", rec.Dump())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

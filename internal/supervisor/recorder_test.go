@@ -17,21 +17,21 @@ const waitTimeout = 30 * time.Second
 
 // record is a log record as a recorder keeps it.
 type record struct {
-	level slog.Level
-	msg   string
-	attrs map[string]string // every attribute, those of Logger.With included
+	Level slog.Level
+	Msg   string
+	Attrs map[string]string // every attribute, those of Logger.With included
 }
 
 func (r record) String() string {
-	keys := make([]string, 0, len(r.attrs))
-	for k := range r.attrs {
+	keys := make([]string, 0, len(r.Attrs))
+	for k := range r.Attrs {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %q", r.level, r.msg)
+	fmt.Fprintf(&b, "%s %q", r.Level, r.Msg)
 	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%q", k, r.attrs[k])
+		fmt.Fprintf(&b, " %s=%q", k, r.Attrs[k])
 	}
 	return b.String()
 }
@@ -48,19 +48,19 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
 
-// logger returns a Logger whose records rec keeps.
-func (rec *recorder) logger() *slog.Logger { return slog.New(&recordHandler{rec: rec}) }
+// Logger returns a Logger whose records rec keeps.
+func (rec *recorder) Logger() *slog.Logger { return slog.New(&recordHandler{rec: rec}) }
 
-func (rec *recorder) all() []record {
+func (rec *recorder) All() []record {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	return slices.Clone(rec.records)
 }
 
-// filter returns the records for which keep holds.
-func (rec *recorder) filter(keep func(record) bool) []record {
+// Filter returns the records for which keep holds.
+func (rec *recorder) Filter(keep func(record) bool) []record {
 	var out []record
-	for _, r := range rec.all() {
+	for _, r := range rec.All() {
 		if keep(r) {
 			out = append(out, r)
 		}
@@ -68,8 +68,8 @@ func (rec *recorder) filter(keep func(record) bool) []record {
 	return out
 }
 
-// waitFor waits for a record for which match holds, and returns it.
-func (rec *recorder) waitFor(t *testing.T, what string, match func(record) bool) record {
+// WaitFor waits for a record for which match holds, and returns it.
+func (rec *recorder) WaitFor(t *testing.T, what string, match func(record) bool) record {
 	t.Helper()
 	deadline := time.NewTimer(waitTimeout)
 	defer deadline.Stop()
@@ -89,15 +89,15 @@ func (rec *recorder) waitFor(t *testing.T, what string, match func(record) bool)
 		select {
 		case <-changed:
 		case <-deadline.C:
-			t.Fatalf("no log record %s; the records:\n%s", what, rec.dump())
+			t.Fatalf("no log record %s; the records:\n%s", what, rec.Dump())
 		}
 	}
 }
 
-// dump returns every record, one a line, for failure messages.
-func (rec *recorder) dump() string {
+// Dump returns every record, one a line, for failure messages.
+func (rec *recorder) Dump() string {
 	var b strings.Builder
-	for _, r := range rec.all() {
+	for _, r := range rec.All() {
 		b.WriteString("\t" + r.String() + "\n")
 	}
 	return b.String()
@@ -124,7 +124,7 @@ func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
 	})
 	h.rec.mu.Lock()
 	defer h.rec.mu.Unlock()
-	h.rec.records = append(h.rec.records, record{level: r.Level, msg: r.Message, attrs: attrs})
+	h.rec.records = append(h.rec.records, record{Level: r.Level, Msg: r.Message, Attrs: attrs})
 	close(h.rec.changed)
 	h.rec.changed = make(chan struct{})
 	return nil

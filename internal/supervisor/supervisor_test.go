@@ -38,7 +38,7 @@ func newTest(t *testing.T, rec *recorder, opts Options) *Supervisor {
 	if opts.Region == "" {
 		opts.Region = "us-east-1"
 	}
-	opts.Logger = rec.logger()
+	opts.Logger = rec.Logger()
 	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -61,8 +61,8 @@ func start(t *testing.T, s *Supervisor) {
 // output returns the app's lines on stream, as logged.
 func output(rec *recorder, stream string) []string {
 	var lines []string
-	for _, r := range rec.filter(func(r record) bool { return r.attrs["stream"] == stream }) {
-		lines = append(lines, r.msg)
+	for _, r := range rec.Filter(func(r record) bool { return r.Attrs["stream"] == stream }) {
+		lines = append(lines, r.Msg)
 	}
 	return lines
 }
@@ -204,8 +204,8 @@ printf 'no newline at the end'`)},
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("%s lines (lengths %v) = %.200q, want (lengths %v) %.200q", tc.stream, lengths(got), got, lengths(tc.want), tc.want)
 			}
-			for _, r := range rec.filter(func(r record) bool { return r.attrs["stream"] == tc.stream }) {
-				if r.level != slog.LevelInfo || r.attrs["app"] != "notes" || r.attrs["region"] != "eu-west-1" || r.attrs["component"] != "" {
+			for _, r := range rec.Filter(func(r record) bool { return r.Attrs["stream"] == tc.stream }) {
+				if r.Level != slog.LevelInfo || r.Attrs["app"] != "notes" || r.Attrs["region"] != "eu-west-1" || r.Attrs["component"] != "" {
 					t.Errorf("record %.200s: want level INFO, app=notes, region=eu-west-1 and no component", r)
 				}
 			}
@@ -369,8 +369,8 @@ func TestRestartBackoff(t *testing.T) {
 		// has started, by the clock too.
 		w := openGate(t, gate, rec)
 		starts := 0
-		rec.waitFor(t, "on the start", func(r record) bool {
-			if r.msg == "app started" {
+		rec.WaitFor(t, "on the start", func(r record) bool {
+			if r.Msg == "app started" {
 				starts++
 			}
 			return starts == i+1
@@ -394,14 +394,14 @@ func TestRestartBackoff(t *testing.T) {
 				i, st, st.LastExit, i, step.ran, step.delay)
 		}
 		exits := 0
-		warn := rec.waitFor(t, "on the exit", func(r record) bool {
-			if r.msg == "app exited; restarting" {
+		warn := rec.WaitFor(t, "on the exit", func(r record) bool {
+			if r.Msg == "app exited; restarting" {
 				exits++
 			}
 			return exits == i+1
 		})
-		if warn.level != slog.LevelWarn || warn.attrs["exit_code"] != "3" || warn.attrs["ran"] != step.ran.String() ||
-			warn.attrs["restart_in"] != step.delay.String() || warn.attrs["component"] != "supervisor" {
+		if warn.Level != slog.LevelWarn || warn.Attrs["exit_code"] != "3" || warn.Attrs["ran"] != step.ran.String() ||
+			warn.Attrs["restart_in"] != step.delay.String() || warn.Attrs["component"] != "supervisor" {
 			t.Errorf("run %d: %s: want WARN with exit_code=3 ran=%v restart_in=%v component=supervisor", i, warn, step.ran, step.delay)
 		}
 		tm.Fire()
@@ -434,7 +434,7 @@ func openGate(t *testing.T, gate string, rec *recorder) *os.File {
 		}
 		return r.f
 	case <-deadline.C:
-		t.Fatalf("the app never opened its FIFO; the records:\n%s", rec.dump())
+		t.Fatalf("the app never opened its FIFO; the records:\n%s", rec.Dump())
 		return nil
 	}
 }
@@ -462,23 +462,23 @@ func TestCrashLoop(t *testing.T) {
 			start(t, s)
 			const runs = 4
 			started := 0
-			rec.waitFor(t, "of the 4th start", func(r record) bool {
-				if r.msg == "app started" {
+			rec.WaitFor(t, "of the 4th start", func(r record) bool {
+				if r.Msg == "app started" {
 					started++
 				}
 				return started == runs
 			})
-			exits := rec.filter(func(r record) bool { return r.msg == "app exited; restarting" })
+			exits := rec.Filter(func(r record) bool { return r.Msg == "app exited; restarting" })
 			if len(exits) < runs-1 {
-				t.Fatalf("%d exits logged, want at least %d:\n%s", len(exits), runs-1, rec.dump())
+				t.Fatalf("%d exits logged, want at least %d:\n%s", len(exits), runs-1, rec.Dump())
 			}
 			for i, r := range exits {
 				for k, v := range tc.attrs {
-					if r.attrs[k] != v {
+					if r.Attrs[k] != v {
 						t.Errorf("exit %d: %s: want %s=%q", i, r, k, v)
 					}
 				}
-				if r.level != slog.LevelWarn || r.attrs["ran"] == "" || r.attrs["restart_in"] == "" || r.attrs["restart_at"] == "" {
+				if r.Level != slog.LevelWarn || r.Attrs["ran"] == "" || r.Attrs["restart_in"] == "" || r.Attrs["restart_at"] == "" {
 					t.Errorf("exit %d: %s: want WARN with ran, restart_in and restart_at", i, r)
 				}
 			}
@@ -511,8 +511,8 @@ func TestShutdown(t *testing.T) {
 			rec := newRecorder()
 			s := newTest(t, rec, Options{Command: []string{script(t, tc.body)}, StopGrace: tc.grace})
 			start(t, s)
-			ready := rec.waitFor(t, "ready", func(r record) bool { return strings.HasPrefix(r.msg, "ready ") })
-			pid, err := strconv.Atoi(strings.TrimPrefix(ready.msg, "ready "))
+			ready := rec.WaitFor(t, "ready", func(r record) bool { return strings.HasPrefix(r.Msg, "ready ") })
+			pid, err := strconv.Atoi(strings.TrimPrefix(ready.Msg, "ready "))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -538,11 +538,11 @@ func TestShutdown(t *testing.T) {
 				t.Errorf("Status %+v, LastExit %+v: want stopped by %v, never restarted", st, st.LastExit, tc.signal)
 			}
 			if strings.Contains(tc.body, "stopped gracefully") && !slices.Contains(output(rec, "stdout"), "stopped gracefully") {
-				t.Errorf("the child was not given the time to stop:\n%s", rec.dump())
+				t.Errorf("the child was not given the time to stop:\n%s", rec.Dump())
 			}
-			killed := len(rec.filter(func(r record) bool { return strings.HasPrefix(r.msg, "app did not stop within its grace period") })) > 0
+			killed := len(rec.Filter(func(r record) bool { return strings.HasPrefix(r.Msg, "app did not stop within its grace period") })) > 0
 			if killed != tc.killed {
-				t.Errorf("killed after the grace period: %v, want %v:\n%s", killed, tc.killed, rec.dump())
+				t.Errorf("killed after the grace period: %v, want %v:\n%s", killed, tc.killed, rec.Dump())
 			}
 			if err := s.Shutdown(context.Background()); err != nil {
 				t.Errorf("second Shutdown: %v", err)
@@ -571,7 +571,7 @@ func TestShutdownCancelsPendingRestart(t *testing.T) {
 	if st := s.Status(); st.Running || st.Restarts != 0 || !st.NextRestart.IsZero() {
 		t.Errorf("Status %+v: want not running, no restart, none due", st)
 	}
-	rec.waitFor(t, "on the canceled restart", func(r record) bool { return r.msg == "app stopped; pending restart canceled" })
+	rec.WaitFor(t, "on the canceled restart", func(r record) bool { return r.Msg == "app stopped; pending restart canceled" })
 }
 
 func TestShutdownRespectsContext(t *testing.T) {
@@ -581,7 +581,7 @@ func TestShutdownRespectsContext(t *testing.T) {
 		StopGrace: time.Hour,
 	})
 	start(t, s)
-	rec.waitFor(t, "ready", func(r record) bool { return r.msg == "ready" })
+	rec.WaitFor(t, "ready", func(r record) bool { return r.Msg == "ready" })
 	pgid := s.Status().PID
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -686,8 +686,8 @@ func TestPanickingLogger(t *testing.T) {
 	s := newTest(t, rec, Options{Clock: clock, Command: []string{script(t, `echo boom; seq 1 100000; exit 5`)}})
 	start(t, s)
 	clock.nextTimer(t, rec)
-	rec.waitFor(t, "on the panic", func(r record) bool {
-		return r.level == slog.LevelError && r.msg == "supervisor: panic logging the app's stdout" && strings.Contains(r.attrs["panic"], "told to panic")
+	rec.WaitFor(t, "on the panic", func(r record) bool {
+		return r.Level == slog.LevelError && r.Msg == "supervisor: panic logging the app's stdout" && strings.Contains(r.Attrs["panic"], "told to panic")
 	})
 	if st := s.Status(); st.LastExit == nil || st.LastExit.Code != 5 {
 		t.Errorf("Status %+v: want the app to have exited 5", st)
@@ -720,8 +720,8 @@ exit 4`)},
 			})
 			start(t, s)
 			pgid := s.Status().PID
-			ready := rec.waitFor(t, "ready", func(r record) bool { return strings.HasPrefix(r.msg, "ready ") })
-			child, err := strconv.Atoi(strings.TrimPrefix(ready.msg, "ready "))
+			ready := rec.WaitFor(t, "ready", func(r record) bool { return strings.HasPrefix(r.Msg, "ready ") })
+			child, err := strconv.Atoi(strings.TrimPrefix(ready.Msg, "ready "))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -732,15 +732,15 @@ exit 4`)},
 			if err := syscall.Kill(child, 0); !errors.Is(err, syscall.ESRCH) {
 				t.Errorf("child %d remains before the restart (kill -0: %v)", child, err)
 			}
-			warn := rec.waitFor(t, "on the leftovers", func(r record) bool {
-				return r.msg == "app's main process exited; stopping the rest of its process group"
+			warn := rec.WaitFor(t, "on the leftovers", func(r record) bool {
+				return r.Msg == "app's main process exited; stopping the rest of its process group"
 			})
-			if warn.level != slog.LevelWarn || warn.attrs["exit_code"] != "4" {
+			if warn.Level != slog.LevelWarn || warn.Attrs["exit_code"] != "4" {
 				t.Errorf("%s: want WARN with exit_code=4", warn)
 			}
-			killed := len(rec.filter(func(r record) bool { return strings.HasPrefix(r.msg, "app did not stop within its grace period") })) > 0
+			killed := len(rec.Filter(func(r record) bool { return strings.HasPrefix(r.Msg, "app did not stop within its grace period") })) > 0
 			if killed != tc.killed {
-				t.Errorf("killed after the grace period: %v, want %v:\n%s", killed, tc.killed, rec.dump())
+				t.Errorf("killed after the grace period: %v, want %v:\n%s", killed, tc.killed, rec.Dump())
 			}
 			if st := s.Status(); st.LastExit == nil || st.LastExit.Code != 4 {
 				t.Errorf("Status %+v: want the main process's exit code 4", st)

@@ -423,8 +423,11 @@ func TestExampleLoads(t *testing.T) {
 	if got, want := top.RegionNames(), []string{"us-east-1", "us-west-2", "eu-west-1"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("regions = %v, want %v", got, want)
 	}
-	if len(top.Tables) != 2 {
-		t.Fatalf("%d tables, want 2", len(top.Tables))
+	if len(top.Tables) != 3 {
+		t.Fatalf("%d tables, want 3", len(top.Tables))
+	}
+	if len(top.Apps) != 1 || top.Apps[0].Name != "notes" || top.App.Auth != AppAuthNone {
+		t.Errorf("apps = %+v, app = %+v", top.Apps, top.App)
 	}
 	if got, want := top.Tables[0].Replicas, top.RegionNames(); !reflect.DeepEqual(got, want) {
 		t.Errorf("orders replicas = %v, want every region %v", got, want)
@@ -682,6 +685,9 @@ func TestCloneIsDeep(t *testing.T) {
 	c.Tables[1].GlobalSecondaryIndexes[0].NonKeyAttributes[0] = "x"
 	c.WAN.Links[0].Between[0] = "x"
 	*c.WAN.Links[0].Latency = time.Hour
+	c.Apps[0].Regions[0] = "x"
+	c.Apps[0].Tables[0] = "x"
+	c.Apps[0].Env["NOTES_GREETING"] = "x"
 	again, _ := Load(exampleFile)
 	if !reflect.DeepEqual(top, again) {
 		t.Error("changing a clone changed the original")
@@ -719,7 +725,7 @@ func TestHelpers(t *testing.T) {
 	for _, tb := range example.TablesIn("eu-west-1") {
 		names = append(names, tb.Name)
 	}
-	if want := []string{"orders"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"orders", "notes"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("TablesIn(eu-west-1) = %v, want %v", names, want)
 	}
 	if _, ok := example.WAN.LinkBetween("us-east-1", "us-west-2"); ok {

@@ -1,3 +1,5 @@
+//go:build unix
+
 package supervisor
 
 // The external tests (examples_test.go, in package supervisor_test because

@@ -37,7 +37,7 @@ type Supervisor struct {
 	started, stopped bool
 
 	// Only the loop goroutine uses these.
-	cur     *run // the run being waited for
+	cur     *run // the run being waited for, for the panic recovery
 	backoff backoff
 
 	mu struct {
@@ -178,13 +178,17 @@ func (s *Supervisor) loop(r *run, err error) {
 	}()
 	for {
 		var (
-			msg  string
-			why  []any
-			ran  time.Duration
-			stop bool
+			msg string
+			why []any
+			ran time.Duration
 		)
 		if r != nil {
-			if stop = s.wait(r); stop {
+			// cur stays set if wait panics, for the recovery to kill
+			// the run.
+			s.cur = r
+			stopping := s.wait(r)
+			s.cur = nil
+			if stopping {
 				return
 			}
 			msg, why, ran = "app exited", r.exit.attrs(), r.exit.Ran
@@ -220,8 +224,6 @@ func (s *Supervisor) loop(r *run, err error) {
 // once its main process has exited; or it carries out Shutdown. It reports
 // whether the supervisor is stopping.
 func (s *Supervisor) wait(r *run) (stopping bool) {
-	s.cur = r
-	defer func() { s.cur = nil }()
 	select {
 	case <-r.exited:
 	case <-r.leftovers:

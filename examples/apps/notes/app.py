@@ -54,7 +54,7 @@ def dynamodb(timeout, attempts):
 
 
 db = dynamodb(timeout=5, attempts=3)
-health_db = dynamodb(timeout=1, attempts=1)  # /health answers within about a second
+health_db = dynamodb(timeout=0.5, attempts=1)  # connect and read: /health answers within a second
 to_dynamodb, from_dynamodb = TypeSerializer(), TypeDeserializer()
 
 

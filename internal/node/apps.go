@@ -174,12 +174,25 @@ func userApps(t *topology.Topology, region, endpoint string) ([]UserApp, error) 
 		out = append(out, UserApp{
 			Name: a.Name,
 			Process: supervisor.Options{
-				App: a.Name, Command: []string{"/bin/sh", "-c", a.Command}, Dir: a.Dir, Env: env,
+				App: a.Name, Command: shellCommand(a.Command), Dir: a.Dir, Env: env,
 			},
 			Addr: addr, Host: a.Host, Path: a.Path,
 		})
 	}
 	return out, nil
+}
+
+// shellCommand runs a topology command with /bin/sh -c. A simple command
+// (no lists, pipes, redirections or substitutions) is exec'd by the shell,
+// so that the app itself is the supervised process: it gets the signals,
+// and dies with Gyre (Pdeathsig) rather than outliving its shell.
+func shellCommand(cmd string) []string {
+	cmd = strings.TrimSpace(cmd)
+	first, _, _ := strings.Cut(cmd, " ")
+	if !strings.ContainsAny(cmd, ";&|<>()`$\n\\{}*?[]~#!") && !strings.Contains(first, "=") && first != "exec" {
+		cmd = "exec " + cmd
+	}
+	return []string{"/bin/sh", "-c", cmd}
 }
 
 // appVerifier returns how the reference application of region

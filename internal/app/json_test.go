@@ -39,15 +39,15 @@ func TestItemRoundTrip(t *testing.T) {
 
 func TestDecodeObjectRefuses(t *testing.T) {
 	for in, mention := range map[string]string{
-		``:            "empty",
-		`   `:         "empty",
-		`{"a":`:       "ends too soon",
-		`{"a":1}x`:    "more than one value",
-		`[]`:          "an array",
-		`"s"`:         "a string",
-		`null`:        "null",
-		`{"a":1,}`:    "not valid JSON",
-		`{'a':1}`:     "not valid JSON",
+		``:             "empty",
+		`   `:          "empty",
+		`{"a":`:        "ends too soon",
+		`{"a":1}x`:     "more than one value",
+		`[]`:           "an array",
+		`"s"`:          "a string",
+		`null`:         "null",
+		`{"a":1,}`:     "not valid JSON",
+		`{'a':1}`:      "not valid JSON",
 		"{\"a\":\x00}": "not valid JSON",
 	} {
 		_, e := decodeObject([]byte(in))

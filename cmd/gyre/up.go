@@ -103,7 +103,7 @@ terminal with --verbose).`,
 			log.Info("gyre up starting", "config", f.source(), "data_dir", t.DataDir)
 			n, err := node.Start(node.Options{Topology: t, Logger: log.Logger, Router: true})
 			if err != nil {
-				log.Error("gyre up failed to start", "err", err)
+				log.Info("gyre up failed to start", "err", err) // the terminal gets it from main
 				return err
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

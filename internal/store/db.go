@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"syscall"
 	"sync/atomic"
 	"time"
 
@@ -139,6 +140,10 @@ func Open(o Options) (_ *DB, err error) {
 		Logger:             pebbleLogger{o.Logger},
 	}
 	pdb, err := pebble.Open(o.Dir, popts)
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
+		// Pebble's LOCK file is held: another process has the directory.
+		return nil, fmt.Errorf("%w: %s is open in another process (a gyre already running on this data directory?); stop it, or choose another data directory", ErrInUse, o.Dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %s: %w", o.Dir, err)
 	}

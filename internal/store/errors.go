@@ -6,6 +6,10 @@ import (
 )
 
 var (
+	// ErrInUse is returned by Open when another process holds the data
+	// directory.
+	ErrInUse = errors.New("store: data directory in use")
+
 	// ErrTableNotFound is returned by every operation that names a table
 	// that does not exist.
 	ErrTableNotFound = errors.New("store: table not found")

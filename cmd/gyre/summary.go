@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/gyre-dev/gyre/internal/geo"
+	"github.com/gyre-dev/gyre/internal/health"
 	"github.com/gyre-dev/gyre/internal/node"
 	"github.com/gyre-dev/gyre/internal/topology"
 )
@@ -48,12 +49,32 @@ func printSummary(w io.Writer, t *topology.Topology, n *node.Node, config, logPa
 		tb := t.App.Tables()
 		fmt.Fprintf(tw, "  app\t/data, /orders, /fill, /health\ttables %s (primary region %s)\n", strings.Join(tb.Names(), ", "), t.PrimaryRegion)
 	}
+	var status map[string]health.Status
+	if rt := n.Router(); rt != nil && len(t.Apps) > 0 {
+		status = map[string]health.Status{}
+		for _, c := range rt.Monitor().Snapshot().Checks {
+			status[c.Check.ID] = c.Status
+		}
+	}
 	for _, a := range t.Apps {
-		fmt.Fprintf(tw, "  app %s\t%s%s/  (Host %s)\tin %s\n", a.Name, front, a.Path, a.Host, strings.Join(a.Regions, ", "))
+		state := ""
+		if status != nil {
+			var down []string
+			for _, r := range a.Regions {
+				if status[a.HealthCheckID(r)] != health.StatusHealthy {
+					down = append(down, r)
+				}
+			}
+			state = fmt.Sprintf(" (healthy in %d of %d)", len(a.Regions)-len(down), len(a.Regions))
+			if len(down) > 0 {
+				state = fmt.Sprintf(" (not healthy yet in %s: see the log)", strings.Join(down, ", "))
+			}
+		}
+		fmt.Fprintf(tw, "  app %s\t%s%s/  (Host %s)\tin %s%s\n", a.Name, front, a.Path, a.Host, strings.Join(a.Regions, ", "), state)
 	}
 	tw.Flush()
 	if len(waiting) > 0 {
-		fmt.Fprintf(w, "\nStill starting in %s: the app waits for its tables (see %s).\n", strings.Join(waiting, ", "), logPath)
+		fmt.Fprintf(w, "\nStill starting in %s: waiting for the app's tables or for health checks to pass (see %s).\n", strings.Join(waiting, ", "), logPath)
 	}
 	if rt := n.Router(); rt != nil && !t.App.Disabled && len(regions) > 1 {
 		dns := rt.DNSAddr().(*net.UDPAddr)

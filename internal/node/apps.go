@@ -182,17 +182,17 @@ func userApps(t *topology.Topology, region, endpoint string) ([]UserApp, error) 
 	return out, nil
 }
 
-// shellCommand runs a topology command with /bin/sh -c. A simple command
-// (no lists, pipes, redirections or substitutions) is exec'd by the shell,
-// so that the app itself is the supervised process: it gets the signals,
-// and dies with Gyre (Pdeathsig) rather than outliving its shell.
+// shellCommand turns a topology command into argv. A simple command, words
+// with no quoting, lists, pipes, redirections, variables or globs, runs
+// directly, so that the app itself is the supervised process (it gets the
+// signals, dies with Gyre, and a program that does not exist is reported
+// at start); anything else runs with /bin/sh -c.
 func shellCommand(cmd string) []string {
-	cmd = strings.TrimSpace(cmd)
-	first, _, _ := strings.Cut(cmd, " ")
-	if !strings.ContainsAny(cmd, ";&|<>()`$\n\\{}*?[]~#!") && !strings.Contains(first, "=") && first != "exec" {
-		cmd = "exec " + cmd
+	words := strings.Fields(cmd)
+	if len(words) > 0 && words[0] != "exec" && !strings.ContainsAny(cmd, ";&|<>()`$\n\\{}*?[]~#!'\"") && !strings.Contains(words[0], "=") {
+		return words
 	}
-	return []string{"/bin/sh", "-c", cmd}
+	return []string{"/bin/sh", "-c", strings.TrimSpace(cmd)}
 }
 
 // appVerifier returns how the reference application of region

@@ -18,6 +18,7 @@ import (
 	"github.com/gyre-dev/gyre/internal/certs"
 	"github.com/gyre-dev/gyre/internal/control"
 	"github.com/gyre-dev/gyre/internal/geo"
+	"github.com/gyre-dev/gyre/internal/health"
 	"github.com/gyre-dev/gyre/internal/repl"
 	"github.com/gyre-dev/gyre/internal/store"
 	"github.com/gyre-dev/gyre/internal/topology"
@@ -417,15 +418,29 @@ func (n *Node) Region(name string) *Region {
 
 // WaitReady waits until the reference application of every region here
 // has its tables and serves and, with the routing plane here, every region
-// passes its health checks, or ctx ends; it then returns the regions that
-// are not ready yet.
+// and every instance of a user's app here passes its health checks, or ctx
+// ends; it then returns the regions that are not ready yet.
 func (n *Node) WaitReady(ctx context.Context) []string {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		var waiting []string
+		var passed map[string]bool
+		if n.router != nil {
+			passed = map[string]bool{}
+			for _, c := range n.router.Monitor().Snapshot().Checks {
+				passed[c.Check.ID] = c.Status == health.StatusHealthy
+			}
+		}
 		for _, r := range n.Regions() {
-			if a := r.App(); a != nil && !a.Ready() || n.router != nil && !n.router.RegionHealthy(r.Name()) {
+			ready := r.App() == nil || r.App().Ready()
+			if passed != nil {
+				ready = ready && n.router.RegionHealthy(r.Name())
+				for _, a := range n.topo.AppsIn(r.Name()) {
+					ready = ready && passed[a.HealthCheckID(r.Name())]
+				}
+			}
+			if !ready {
 				waiting = append(waiting, r.Name())
 			}
 		}

@@ -291,8 +291,18 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 		return nil, err
 	}
 	defer func() {
-		if err != nil {
+		if err == nil {
+			return
+		}
+		// Stop whatever started: with the replicator made, Shutdown knows
+		// how (each part stops whether or not it was started).
+		if r.repl != nil {
+			r.Shutdown(context.Background())
+		} else {
 			r.db.Close()
+		}
+		if o.PublicListener != nil && len(r.servers) == 0 {
+			o.PublicListener.Close()
 		}
 	}()
 	for _, t := range o.Tables {
@@ -414,7 +424,7 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 			return nil, fmt.Errorf("node: region %s: app %s: %w", o.Name, ua.Name, err)
 		}
 		if err := sup.Start(context.Background()); err != nil {
-			return nil, fmt.Errorf("node: region %s: app %s: %w", o.Name, ua.Name, err)
+			return nil, err // it names the app, the region and the fix
 		}
 		r.apps = append(r.apps, sup)
 	}

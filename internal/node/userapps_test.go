@@ -3,8 +3,11 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -82,5 +85,34 @@ func TestUserApp(t *testing.T) {
 	}
 	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("the app's process %d is still there after its region stopped: %v", pid, err)
+	}
+}
+
+// TestUserAppThatCannotStart checks that an app whose program does not
+// exist stops the start with an error naming it and the fix, and leaves
+// nothing running (the package's leak check sees to the goroutines).
+func TestUserAppThatCannotStart(t *testing.T) {
+	topo := topology.Default()
+	for i := range topo.Regions {
+		r := &topo.Regions[i]
+		r.DynamoDB, r.Admin, r.Control = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+		r.Public, r.PublicHTTPS = fmt.Sprintf("127.0.%d.1:0", i+1), fmt.Sprintf("127.0.%d.1:0", i+1)
+	}
+	topo.Routing = topology.Routing{}
+	topo.DataDir = t.TempDir()
+	topo.Apps = []topology.UserApp{{Name: "ghost", Command: "no-such-program-anywhere --port 1"}}
+	topo.EnsureDefaults()
+	if err := topo.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(Options{Topology: topo, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil {
+		n.Shutdown(context.Background())
+		t.Fatal("a node whose app cannot start started")
+	}
+	for _, want := range []string{`app "ghost"`, "no-such-program-anywhere", "not found", "install it"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error %q does not mention %q", err, want)
+		}
 	}
 }

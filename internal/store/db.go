@@ -11,8 +11,8 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"syscall"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"

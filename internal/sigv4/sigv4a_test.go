@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/quick"
@@ -693,10 +692,6 @@ func TestVerifySigV4aConcurrent(t *testing.T) {
 		o.KeyCacheSize = 2
 		o.Credentials = func(id string) (string, bool) { s, ok := keys[id]; return s, ok }
 	})
-	type signed struct {
-		r    *http.Request
-		body []byte
-	}
 	var reqs []signed
 	for id, secret := range keys {
 		s := apiRequest()
@@ -706,22 +701,5 @@ func TestVerifySigV4aConcurrent(t *testing.T) {
 		r, body = sign(t, s)
 		reqs = append(reqs, signed{r, body})
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for g := range 4 {
-		wg.Go(func() {
-			for i := range 30 {
-				q := reqs[(g+i)%len(reqs)]
-				if _, err := v.Verify(q.r, q.body); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	verifyConcurrently(t, v, reqs, 4, 30)
 }

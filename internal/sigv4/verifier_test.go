@@ -746,10 +746,6 @@ func TestKeyCache(t *testing.T) {
 func TestVerifyConcurrent(t *testing.T) {
 	v := newTestVerifier(t, newFakeClock(signedAt), func(o *Options) { o.KeyCacheSize = 3 })
 	regions := []string{"us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"}
-	type signed struct {
-		r    *http.Request
-		body []byte
-	}
 	var reqs []signed
 	for _, region := range regions {
 		s := dynamoRequest()
@@ -757,11 +753,24 @@ func TestVerifyConcurrent(t *testing.T) {
 		r, body := sign(t, s)
 		reqs = append(reqs, signed{r, body})
 	}
+	verifyConcurrently(t, v, reqs, 8, 200)
+}
+
+// signed is a signed request and its body.
+type signed struct {
+	r    *http.Request
+	body []byte
+}
+
+// verifyConcurrently has goroutines each verify rounds of reqs, in turn,
+// at once, and reports every failure.
+func verifyConcurrently(t *testing.T, v *Verifier, reqs []signed, goroutines, rounds int) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := range 8 {
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
 		wg.Go(func() {
-			for i := range 200 {
+			for i := range rounds {
 				q := reqs[(g+i)%len(reqs)]
 				if _, err := v.Verify(q.r, q.body); err != nil {
 					errs <- err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -42,6 +43,7 @@ type mpCluster struct {
 	t      *testing.T
 	config string
 	addrs  map[string][2]string // region -> dynamodb, admin
+	public map[string]string    // region -> public endpoint
 	procs  map[string]*gyreProcess
 }
 
@@ -72,9 +74,16 @@ func freeAddrs(t *testing.T, n int) []string {
 // meantime, it tries once more with new ports.
 func startMPCluster(t *testing.T) *mpCluster {
 	t.Helper()
+	return startMPClusterWith(t, false, mpRegions)
+}
+
+// startMPClusterWith is startMPCluster with the reference app on or off,
+// starting the regions in the order given.
+func startMPClusterWith(t *testing.T, app bool, order []string) *mpCluster {
+	t.Helper()
 	var lastErr error
 	for attempt := range 2 {
-		c, err := tryMPCluster(t, attempt)
+		c, err := tryMPCluster(t, app, order)
 		if err == nil {
 			return c
 		}
@@ -85,29 +94,33 @@ func startMPCluster(t *testing.T) *mpCluster {
 	return nil
 }
 
-func tryMPCluster(t *testing.T, attempt int) (*mpCluster, error) {
+func tryMPCluster(t *testing.T, app bool, order []string) (*mpCluster, error) {
 	dir := t.TempDir()
 	// Every address the topology has is a free port, so that nothing
 	// collides with the defaults another gyre on this machine uses.
 	const perRegion = 5 // dynamodb, admin, public, public_https, control
 	ports := freeAddrs(t, perRegion*len(mpRegions)+4)
-	c := &mpCluster{t: t, config: filepath.Join(dir, "gyre.yaml"), addrs: map[string][2]string{}, procs: map[string]*gyreProcess{}}
+	c := &mpCluster{t: t, config: filepath.Join(dir, "gyre.yaml"), addrs: map[string][2]string{}, public: map[string]string{}, procs: map[string]*gyreProcess{}}
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir: %s\nadmin_token: %s\nregions:\n", filepath.Join(dir, "data"), mpToken)
 	for i, r := range mpRegions {
 		p := ports[perRegion*i:]
 		c.addrs[r] = [2]string{p[0], p[1]}
+		c.public[r] = p[2]
 		fmt.Fprintf(&b, "  - name: %s\n    dynamodb: %s\n    admin: %s\n    public: %s\n    public_https: %s\n    control: %s\n", r, p[0], p[1], p[2], p[3], p[4])
 	}
 	p := ports[perRegion*len(mpRegions):]
 	fmt.Fprintf(&b, "routing: {dns: %s, front_door: %s, front_door_https: %s, admin: %s}\n", p[0], p[1], p[2], p[3])
-	// The reference app has tests of its own; here it would only add tables.
-	b.WriteString("app: {disabled: true}\n")
+	if !app {
+		// The reference app has tests of its own; here it would only add
+		// tables.
+		b.WriteString("app: {disabled: true}\n")
+	}
 	fmt.Fprintf(&b, "tables:\n  - name: %s\n    partition_key: {name: k, type: S}\nwan: {disabled: true}\n", mpTable)
 	if err := os.WriteFile(c.config, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range mpRegions {
+	for _, r := range order {
 		p, err := c.start(r)
 		if err != nil {
 			for _, p := range c.procs {
@@ -547,4 +560,72 @@ func lineWith(s, sub string) string {
 		}
 	}
 	return ""
+}
+
+// TestMultiProcessAppTablesFromThePrimary runs the reference app in three
+// gyre region processes, the primary started last: the others wait for its
+// tables, then every region serves, and a write in one is read in another.
+func TestMultiProcessAppTablesFromThePrimary(t *testing.T) {
+	c := startMPClusterWith(t, true, []string{"us-west-2", "eu-west-1"})
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, r := range []string{"us-west-2", "eu-west-1"} {
+		st, body := get("http://" + c.public[r] + "/health")
+		if st != http.StatusServiceUnavailable || !strings.Contains(body, "from the primary region us-east-1") {
+			t.Errorf("%s without its primary: /health %d %s; want 503 waiting for the primary", r, st, body)
+		}
+	}
+	p, err := c.start("us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.procs["us-east-1"] = p
+	deadline := time.Now().Add(30 * time.Second)
+	for _, r := range mpRegions {
+		for {
+			st, body := get("http://" + c.public[r] + "/health")
+			if st == http.StatusOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: /health %d %s", r, st, body)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPut, "http://"+c.public["eu-west-1"]+"/data/k", strings.NewReader(`{"v":"from dublin"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT in eu-west-1: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	for {
+		st, body := get("http://" + c.public["us-west-2"] + "/data/k")
+		if st == http.StatusOK && strings.Contains(body, `"region":"eu-west-1"`) && strings.Contains(body, `"servedBy":"us-west-2"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET in us-west-2: %d %s", st, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, err := c.client("us-west-2").DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("app-items")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replicas []string
+	for _, r := range out.Table.Replicas {
+		replicas = append(replicas, aws.ToString(r.RegionName))
+	}
+	slices.Sort(replicas)
+	if !slices.Equal(replicas, []string{"eu-west-1", "us-east-1"}) {
+		t.Errorf("app-items in us-west-2 lists replicas %v", replicas)
+	}
 }

@@ -76,13 +76,15 @@ func printSummary(w io.Writer, t *topology.Topology, n *node.Node, config, logPa
 	if len(waiting) > 0 {
 		fmt.Fprintf(w, "\nStill starting in %s: waiting for the app's tables or for health checks to pass (see %s).\n", strings.Join(waiting, ", "), logPath)
 	}
-	if rt := n.Router(); rt != nil && !t.App.Disabled && len(regions) > 1 {
+	if rt := n.Router(); rt != nil && len(regions) > 1 {
 		dns := rt.DNSAddr().(*net.UDPAddr)
 		first, second := tryLocations(t)
 		fmt.Fprintf(w, "\nTry:\n")
-		fmt.Fprintf(w, "  # write through the front door as a client in %s, read it back as one in %s (replicated in well under a second):\n", first.location, second.location)
-		fmt.Fprintf(w, "  curl -s -X PUT -H 'X-Gyre-Client-Location: %s' -d '{\"hello\":\"world\"}' %s/data/hello; sleep 1; curl -s -H 'X-Gyre-Client-Location: %s' %s/data/hello\n",
-			first.location, front, second.location, front)
+		if !t.App.Disabled {
+			fmt.Fprintf(w, "  # write through the front door as a client in %s, read it back as one in %s (replicated in well under a second):\n", first.location, second.location)
+			fmt.Fprintf(w, "  curl -s -X PUT -H 'X-Gyre-Client-Location: %s' -d '{\"hello\":\"world\"}' %s/data/hello; sleep 1; curl -s -H 'X-Gyre-Client-Location: %s' %s/data/hello\n",
+				first.location, front, second.location, front)
+		}
 		fmt.Fprintf(w, "  # which region DNS sends a client in %s to:\n", second.location)
 		if second.network != "" {
 			fmt.Fprintf(w, "  dig @%s -p %d api.%s +short +subnet=%s\n", dns.IP, dns.Port, t.Routing.Zone, second.network)

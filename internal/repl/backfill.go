@@ -94,6 +94,9 @@ func (r *Replicator) retry(ctx context.Context, fn func() error) error {
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return ctx.Err() // shutting down: the failure says nothing new
+		}
 		r.log.Warn("retrying", "err", err, "in", backoff)
 		select {
 		case <-ctx.Done():

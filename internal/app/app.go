@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -320,4 +319,3 @@ func (a *App) dynamoError(op string, err error) *apiError {
 	return errorf(http.StatusServiceUnavailable, "Unavailable", "the data plane of %s failed %s: %v", a.opts.Region, op, err)
 }
 
-func (a *App) String() string { return fmt.Sprintf("app(%s)", a.opts.Region) }

@@ -163,7 +163,7 @@ func New(o Options) (*App, error) {
 		Credentials:  credentials.NewStaticCredentialsProvider(o.AccessKey, o.SecretKey, ""),
 		HTTPClient:   a.client,
 	})
-	first := "setup has not started"
+	first := "checking its tables"
 	a.waiting.Store(&first)
 	a.mux = http.NewServeMux()
 	a.routes()

@@ -313,8 +313,10 @@ func (p *updatePlan) op() store.Op {
 		if cur == nil && len(next) == len(p.key) && len(p.update.Paths()) > 0 {
 			// An update that only removes attributes (REMOVE, DELETE from a
 			// set) does not create the item it names, as in DynamoDB; an
-			// update with no actions at all does.
-			return nil, store.Keep, nil
+			// update with no actions at all does. Its outcome, no item,
+			// is written as a delete, so that it wins over older writes
+			// elsewhere as every acknowledged write must.
+			return nil, store.Delete, nil
 		}
 		return next, store.Put, nil
 	}}

@@ -31,21 +31,31 @@ func TestChangeLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A write that changes nothing is not logged.
+	// A condition check writes nothing and is not logged.
+	_, err = db.Write([]Op{{Table: "music", Key: attr.Item{"artist": attr.S("none"), "n": attr.N("0")},
+		Apply: func(attr.Item) (attr.Item, Action, error) { return nil, Keep, nil }}}, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A delete of an absent item is logged, with a version of its own and
+	// nothing before or after: it must win over older writes elsewhere.
 	_, err = db.Write([]Op{{Table: "music", Key: attr.Item{"artist": attr.S("none"), "n": attr.N("0")},
 		Apply: func(attr.Item) (attr.Item, Action, error) { return nil, Delete, nil }}}, WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := db.LogHead(); h != 6 {
-		t.Fatalf("log head %d, want 6", h)
+	if h := db.LogHead(); h != 7 {
+		t.Fatalf("log head %d, want 7", h)
 	}
 	entries, err := db.ReadLog(0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 6 {
-		t.Fatalf("read %d entries, want 6", len(entries))
+	if len(entries) != 7 {
+		t.Fatalf("read %d entries, want 7", len(entries))
+	}
+	if c := entries[6].Changes; len(c) != 1 || c[0].Old != nil || c[0].New != nil || c[0].Key == nil {
+		t.Errorf("the delete of an absent item logged %+v, want one change with a key and no images", c)
 	}
 	for i, e := range entries {
 		if e.Seq != uint64(i+1) || e.Version.Origin != "a" {
@@ -67,7 +77,7 @@ func TestChangeLog(t *testing.T) {
 	if _, err := db.ReadLog(2, 10); !errors.Is(err, ErrLogTruncated) {
 		t.Errorf("reading below the floor: %v, want ErrLogTruncated", err)
 	}
-	if rest, err := db.ReadLog(4, 10); err != nil || len(rest) != 2 || rest[0].Seq != 5 {
+	if rest, err := db.ReadLog(4, 10); err != nil || len(rest) != 3 || rest[0].Seq != 5 {
 		t.Errorf("reading from the floor: %d entries, %v", len(rest), err)
 	}
 	inc := db.Incarnation()
@@ -83,11 +93,11 @@ func TestChangeLog(t *testing.T) {
 	if db.Incarnation() != inc {
 		t.Errorf("incarnation changed across a restart")
 	}
-	if err := db.TruncateLog(6); err != nil {
+	if err := db.TruncateLog(7); err != nil {
 		t.Fatal(err)
 	}
 	put(t, db, "music", attr.Item{"artist": attr.S("z"), "n": attr.N("0")})
-	if h := db.LogHead(); h != 7 {
-		t.Errorf("log head after reopening and writing %d, want 7", h)
+	if h := db.LogHead(); h != 8 {
+		t.Errorf("log head after reopening and writing %d, want 8", h)
 	}
 }

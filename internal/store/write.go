@@ -19,11 +19,16 @@ import (
 type Action uint8
 
 const (
-	// Keep writes nothing (a condition check, or a delete of an absent item).
+	// Keep writes nothing: a condition check, or a write not made (the TTL
+	// sweeper finding an item no longer expired). An acknowledged client
+	// write must not return Keep, or an older write from another region
+	// could win over it: one that leaves no item returns Delete.
 	Keep Action = iota
 	// Put stores the item Apply returned, replacing any current one.
 	Put
-	// Delete removes the item, leaving a tombstone.
+	// Delete removes the item, leaving a tombstone with the write's
+	// version; also when there is no item, so that the delete wins over
+	// older writes elsewhere.
 	Delete
 )
 
@@ -71,6 +76,9 @@ const MaxItemSize = attr.MaxItemSize
 
 // Change describes one committed item write. Every write passes through
 // DB.commit with its Changes; replication and streams are fed from there.
+// A delete of an item that was absent has Old and New nil: it changed
+// nothing here, so a stream shows no record of it, but replication ships
+// its version.
 type Change struct {
 	Table   string
 	Key     attr.Item // the item's key attributes
@@ -198,9 +206,10 @@ func (db *DB) write(ops []Op, wo WriteOptions) (_ []Outcome, retry bool, _ error
 			reasons[i] = err
 			continue
 		}
-		if act == Delete && cur == nil {
-			act = Keep
-		}
+		// A delete of an absent item (never written, or deleted by a
+		// tombstone from elsewhere) still writes its own tombstone with a
+		// fresh version and ships it: it is an acknowledged write, and must
+		// win over every older write, wherever it was made.
 		if act == Put {
 			if err := checkItem(preps[i].table, op.Key, next); err != nil {
 				return nil, false, err

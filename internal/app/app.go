@@ -318,4 +318,3 @@ func (a *App) dynamoError(op string, err error) *apiError {
 	a.log.Warn("data plane call failed", "op", op, "err", err)
 	return errorf(http.StatusServiceUnavailable, "Unavailable", "the data plane of %s failed %s: %v", a.opts.Region, op, err)
 }
-

@@ -118,6 +118,12 @@ type DB struct {
 	ctx    context.Context // canceled by Close; bounds background work
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
+
+	// knobs let tests run code at points where a race would otherwise
+	// need luck; nil outside tests.
+	knobs struct {
+		beforeApplyLocks func() // in applyWrites, before taking the locks
+	}
 }
 
 const lockStripes = 4096

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -397,6 +398,15 @@ type remoteWrite struct {
 }
 
 func (db *DB) applyItems(origin, incarnation string, entries []LogEntry) (ApplyResult, error) {
+	for {
+		res, err := db.applyItemsOnce(origin, incarnation, entries)
+		if !errors.Is(err, errSchemaChanged) {
+			return res, err
+		}
+	}
+}
+
+func (db *DB) applyItemsOnce(origin, incarnation string, entries []LogEntry) (ApplyResult, error) {
 	var res ApplyResult
 	var writes []remoteWrite
 	for _, e := range entries {
@@ -425,9 +435,17 @@ func (db *DB) applyItems(origin, incarnation string, entries []LogEntry) (ApplyR
 	return res, err
 }
 
+// errSchemaChanged is returned by applyWrites when a table it was given
+// changed (an index added or removed, the table dropped) between reading
+// its schema and taking the locks; the caller prepares its writes again.
+var errSchemaChanged = errors.New("store: schema changed while applying")
+
 // applyWrites stores the winning writes among ws in one batch, with the
 // cursor when one is given.
 func (db *DB) applyWrites(ws []remoteWrite, cursor *Cursor, origin string) (applied, stale int, err error) {
+	if k := db.knobs.beforeApplyLocks; k != nil {
+		k()
+	}
 	stripes := make([]int, len(ws))
 	for i := range ws {
 		stripes[i] = stripeOf(ws[i].pkey)
@@ -442,11 +460,24 @@ func (db *DB) applyWrites(ws []remoteWrite, cursor *Cursor, origin string) (appl
 			db.locks[s].Unlock()
 		}
 	}()
+	// Schema changes take every lock: with the locks held, the tables are
+	// the current ones or the writes must be prepared again, or an index
+	// made or dropped in between would miss an entry or keep a stale one.
 	db.mu.RLock()
 	closed := db.mu.closed
+	changed := false
+	for _, w := range ws {
+		if db.mu.tables[w.table.Name] != w.table {
+			changed = true
+			break
+		}
+	}
 	db.mu.RUnlock()
 	if closed {
 		return 0, 0, ErrClosed
+	}
+	if changed {
+		return 0, 0, errSchemaChanged
 	}
 	b := db.pdb.NewBatch()
 	defer b.Close()
@@ -544,17 +575,22 @@ func (db *DB) ScanSnapshot(table string, fn func(SnapshotRecord) error) (Cursor,
 // ApplySnapshot applies records from another region's snapshot of a table,
 // last writer wins.
 func (db *DB) ApplySnapshot(table string, recs []SnapshotRecord) (applied, stale int, err error) {
-	t, err := db.Table(table)
-	if err != nil {
-		return 0, 0, err
-	}
-	ws := make([]remoteWrite, 0, len(recs))
-	for _, r := range recs {
-		k, err := itemKeyOf(t, r.Key)
+	for {
+		t, err := db.Table(table)
 		if err != nil {
-			continue
+			return 0, 0, err
 		}
-		ws = append(ws, remoteWrite{table: t, keyAttrs: keyAttrs(t.Key, r.Key), key: k, pkey: itemKey(t.ID, k), version: r.Version, item: r.Item})
+		ws := make([]remoteWrite, 0, len(recs))
+		for _, r := range recs {
+			k, err := itemKeyOf(t, r.Key)
+			if err != nil {
+				continue
+			}
+			ws = append(ws, remoteWrite{table: t, keyAttrs: keyAttrs(t.Key, r.Key), key: k, pkey: itemKey(t.ID, k), version: r.Version, item: r.Item})
+		}
+		applied, stale, err = db.applyWrites(ws, nil, "")
+		if !errors.Is(err, errSchemaChanged) {
+			return applied, stale, err
+		}
 	}
-	return db.applyWrites(ws, nil, "")
 }

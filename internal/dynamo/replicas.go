@@ -25,44 +25,70 @@ type replicaDescription struct {
 	ReplicaStatus string
 }
 
-// applyReplicaUpdates carries out ReplicaUpdates.
-func (s *Server) applyReplicaUpdates(t *store.Table, updates []replicaUpdate) error {
+// replicaAction is one checked replica update.
+type replicaAction struct {
+	region string
+	create bool // else delete; an Update changes nothing Gyre keeps
+	delete bool
+}
+
+// planReplicaUpdates checks ReplicaUpdates against the table without
+// changing anything, and returns what to do.
+func (s *Server) planReplicaUpdates(t *store.Table, updates []replicaUpdate) ([]replicaAction, error) {
 	if len(s.opts.Regions) == 0 {
-		return validationErr("One or more parameter values were invalid: ReplicaUpdates need a region that runs with peers; this region runs alone")
+		return nil, validationErr("One or more parameter values were invalid: ReplicaUpdates need a region that runs with peers; this region runs alone")
 	}
+	var out []replicaAction
+	seen := map[string]bool{}
 	for _, u := range updates {
-		var region string
+		var a replicaAction
 		switch {
 		case u.Create != nil && u.Update == nil && u.Delete == nil:
-			region = u.Create.RegionName
+			a = replicaAction{region: u.Create.RegionName, create: true}
 		case u.Delete != nil && u.Create == nil && u.Update == nil:
-			region = u.Delete.RegionName
+			a = replicaAction{region: u.Delete.RegionName, delete: true}
 		case u.Update != nil && u.Create == nil && u.Delete == nil:
-			region = u.Update.RegionName
+			a = replicaAction{region: u.Update.RegionName}
 		default:
-			return validationErr("One or more parameter values were invalid: A ReplicationGroupUpdate must contain exactly one of Create, Update or Delete")
+			return nil, validationErr("One or more parameter values were invalid: A ReplicationGroupUpdate must contain exactly one of Create, Update or Delete")
 		}
-		if !slices.Contains(s.opts.Regions, region) {
-			return validationErr("One or more parameter values were invalid: Region %s is not one of the regions this deployment runs: %v", region, s.opts.Regions)
+		if !slices.Contains(s.opts.Regions, a.region) {
+			return nil, validationErr("One or more parameter values were invalid: Region %s is not one of the regions this deployment runs: %v", a.region, s.opts.Regions)
 		}
+		if seen[a.region] {
+			return nil, validationErr("One or more parameter values were invalid: Only one replica update per region is allowed; %s appears more than once", a.region)
+		}
+		seen[a.region] = true
+		live := t.Replica(a.region) != nil && t.Replica(a.region).Status != store.StatusDeleting
+		switch {
+		case a.create && a.region == s.opts.Region:
+			return nil, validationErr("One or more parameter values were invalid: Cannot add a replica of table %s in its own region %s", t.Name, a.region)
+		case a.create && live:
+			return nil, validationErr("Failed to create a the new replica of table with name: '%s' because one or more replicas already existed as tables.", t.Name)
+		case a.delete && !live:
+			return nil, validationErr("Cannot delete the replica in region %s: table %s has no replica there", a.region, t.Name)
+		case !a.create && !a.delete && !live:
+			return nil, validationErr("Cannot update the replica in region %s: table %s has no replica there", a.region, t.Name)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// applyReplicaActions carries out checked replica updates.
+func (s *Server) applyReplicaActions(t *store.Table, actions []replicaAction) error {
+	for _, a := range actions {
 		var err error
 		switch {
-		case u.Create != nil:
-			if region == s.opts.Region {
-				return validationErr("One or more parameter values were invalid: Cannot add a replica of table %s in its own region %s", t.Name, region)
-			}
-			_, err = s.db.AddReplica(t.Name, region)
+		case a.create:
+			_, err = s.db.AddReplica(t.Name, a.region)
 			if errors.Is(err, store.ErrReplicaExists) {
 				return validationErr("Failed to create a the new replica of table with name: '%s' because one or more replicas already existed as tables.", t.Name)
 			}
-		case u.Delete != nil:
-			_, err = s.db.RemoveReplica(t.Name, region)
+		case a.delete:
+			_, err = s.db.RemoveReplica(t.Name, a.region)
 			if errors.Is(err, store.ErrReplicaNotFound) {
-				return validationErr("Cannot delete the replica in region %s: table %s has no replica there", region, t.Name)
-			}
-		case u.Update != nil:
-			if r := t.Replica(region); r == nil || r.Status == store.StatusDeleting {
-				return validationErr("Cannot update the replica in region %s: table %s has no replica there", region, t.Name)
+				return validationErr("Cannot delete the replica in region %s: table %s has no replica there", a.region, t.Name)
 			}
 		}
 		if err != nil {

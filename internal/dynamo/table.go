@@ -635,8 +635,11 @@ func (s *Server) updateTable(_ context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The whole request is checked before any of it is applied, so that a
+	// refused request changes nothing.
+	var replicas []replicaAction
 	if len(req.ReplicaUpdates) > 0 {
-		if err := s.applyReplicaUpdates(t, req.ReplicaUpdates); err != nil {
+		if replicas, err = s.planReplicaUpdates(t, req.ReplicaUpdates); err != nil {
 			return nil, err
 		}
 	}
@@ -667,6 +670,13 @@ func (s *Server) updateTable(_ context.Context, body []byte) (any, error) {
 			return nil, validationErr("Table already has no enabled stream")
 		}
 	}
+	type indexCreate struct {
+		ix   store.Index
+		defs []store.KeyAttr
+	}
+	var creates []indexCreate
+	var deletes []string
+	indexThroughput := map[string]*store.Throughput{}
 	for _, u := range req.GlobalSecondaryIndexUpdates {
 		switch {
 		case u.Create != nil:
@@ -688,30 +698,57 @@ func (s *Server) updateTable(_ context.Context, body []byte) (any, error) {
 			if len(t.Indexes) >= maxGSIs+maxLSIs {
 				return nil, limitExceeded("One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of %d", maxGSIs)
 			}
+			if t.Index(ix.Name) != nil {
+				return nil, validationErr("One or more parameter values were invalid: %s", "Index already exists")
+			}
+			for _, other := range t.Indexes {
+				if other.Status != store.StatusActive {
+					return nil, limitExceeded("Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table")
+				}
+			}
 			var newDefs []store.KeyAttr
 			for _, n := range ix.Key.Names() {
 				newDefs = append(newDefs, store.KeyAttr{Name: n, Type: defs[n]})
 			}
-			if _, err := s.db.CreateIndex(t.Name, ix, newDefs); err != nil {
-				if isNotFound(err) {
-					return nil, resourceNotFound("Requested resource not found: Table: %s not found", t.Name)
-				}
-				return nil, err
-			}
+			creates = append(creates, indexCreate{ix, newDefs})
 		case u.Delete != nil:
 			if ix := t.Index(u.Delete.IndexName); ix == nil || ix.Local {
 				return nil, resourceNotFound("Requested resource not found: Requested index: %s not found for table: %s", u.Delete.IndexName, t.Name)
 			}
-			if _, err := s.db.DeleteIndex(t.Name, u.Delete.IndexName); err != nil {
-				return nil, err
-			}
+			deletes = append(deletes, u.Delete.IndexName)
 		case u.Update != nil:
 			if ix := t.Index(u.Update.IndexName); ix == nil || ix.Local {
 				return nil, resourceNotFound("Requested resource not found: Requested index: %s not found for table: %s", u.Update.IndexName, t.Name)
 			}
+			if u.Update.ProvisionedThroughput != nil {
+				_, ipt, err := billing(mode, u.Update.ProvisionedThroughput, "index "+u.Update.IndexName)
+				if err != nil {
+					return nil, err
+				}
+				indexThroughput[u.Update.IndexName] = ipt
+			}
 		default:
 			return nil, validationErr("One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, Update or Delete must be specified")
 		}
+	}
+
+	// Apply: the index change first (it is what a concurrent schema
+	// change can still refuse), then the replicas, then the settings.
+	for _, c := range creates {
+		if _, err := s.db.CreateIndex(t.Name, c.ix, c.defs); err != nil {
+			if isNotFound(err) {
+				return nil, resourceNotFound("Requested resource not found: Table: %s not found", t.Name)
+			}
+			return nil, err
+		}
+	}
+	for _, name := range deletes {
+		if _, err := s.db.DeleteIndex(t.Name, name); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.applyReplicaActions(t, replicas); err != nil {
+		return nil, err
 	}
 	updated, err := s.db.UpdateTable(t.Name, func(c *store.Table) error {
 		if changeBilling {
@@ -730,16 +767,10 @@ func (s *Server) updateTable(_ context.Context, body []byte) (any, error) {
 		if req.TableClass != "" {
 			c.TableClass = req.TableClass
 		}
-		for _, u := range req.GlobalSecondaryIndexUpdates {
-			if u.Update != nil && u.Update.ProvisionedThroughput != nil {
-				_, ipt, err := billing(c.BillingMode, u.Update.ProvisionedThroughput, "index "+u.Update.IndexName)
-				if err != nil {
-					return err
-				}
-				for i := range c.Indexes {
-					if c.Indexes[i].Name == u.Update.IndexName {
-						c.Indexes[i].Provisioned = ipt
-					}
+		for name, ipt := range indexThroughput {
+			for i := range c.Indexes {
+				if c.Indexes[i].Name == name {
+					c.Indexes[i].Provisioned = ipt
 				}
 			}
 		}

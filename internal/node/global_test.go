@@ -269,3 +269,58 @@ func TestRegionCatchesUpAfterRestart(t *testing.T) {
 	eu := client(n.Region("eu-west-1"))
 	eventually(t, "eu-west-1 to catch up", func() bool { v, _ := getS(t, eu, "kvs", "k19", "v"); return v == "while-down" })
 }
+
+// TestRefusedUpdateTableChangesNothing sends UpdateTable requests that add
+// a replica and change an index, one part of which is refused: nothing of
+// the request may be applied.
+func TestRefusedUpdateTableChangesNothing(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	east := client(n.Region("us-east-1"))
+	_, err := east.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String("plans"),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addWest := []types.ReplicationGroupUpdate{{Create: &types.CreateReplicationGroupMemberAction{RegionName: aws.String("us-west-2")}}}
+	byV := &types.CreateGlobalSecondaryIndexAction{
+		IndexName:  aws.String("by-v"),
+		KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("v"), KeyType: types.KeyTypeHash}},
+		Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+	}
+	for name, in := range map[string]*dynamodb.UpdateTableInput{
+		"a replica and an index keyed on an attribute redefined": {
+			ReplicaUpdates:              addWest,
+			AttributeDefinitions:        []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeN}, {AttributeName: aws.String("v"), AttributeType: types.ScalarAttributeTypeS}},
+			GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: byV}},
+		},
+		"a replica and an index with no definition of its key": {
+			ReplicaUpdates:              addWest,
+			GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: byV}},
+		},
+		"a replica twice": {
+			ReplicaUpdates: append(addWest, addWest...),
+		},
+		"a replica and a stream already off": {
+			ReplicaUpdates:      addWest,
+			StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(false)},
+		},
+	} {
+		in.TableName = aws.String("plans")
+		if _, err := east.UpdateTable(ctx, in); err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		d, err := east.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("plans")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Table.Replicas) != 0 || len(d.Table.GlobalSecondaryIndexes) != 0 {
+			t.Errorf("%s: refused, but the table now has replicas %v and indexes %v", name, d.Table.Replicas, d.Table.GlobalSecondaryIndexes)
+		}
+	}
+}

@@ -301,8 +301,12 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 		} else {
 			r.db.Close()
 		}
-		if o.PublicListener != nil && len(r.servers) == 0 {
-			o.PublicListener.Close()
+		// The listeners it was given and had not served yet are closed
+		// too (closing a served one again is harmless).
+		for _, ln := range []net.Listener{o.Listener, o.PublicListener, o.PublicHTTPSListener, o.AdminListener} {
+			if ln != nil {
+				ln.Close()
+			}
 		}
 	}()
 	for _, t := range o.Tables {

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/gyre-dev/gyre/internal/app"
 	"github.com/gyre-dev/gyre/internal/frontdoor"
 	"github.com/gyre-dev/gyre/internal/pytool"
 	"github.com/gyre-dev/gyre/internal/topology"
@@ -113,6 +116,37 @@ func TestUserAppThatCannotStart(t *testing.T) {
 	for _, want := range []string{`app "ghost"`, "no-such-program-anywhere", "not found", "install it"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error %q does not mention %q", err, want)
+		}
+	}
+}
+
+// TestFailedRegionStartStopsWhatStarted has a region fail late in its
+// start, after its servers are up: none of them may keep running over the
+// closed store.
+func TestFailedRegionStartStopsWhatStarted(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := []string{ln.Addr().String(), pub.Addr().String()}
+	_, err = StartRegion(RegionOptions{
+		Name: "us-east-1", Listener: ln, PublicListener: pub, DataDir: t.TempDir(),
+		Logger: slog.New(slog.DiscardHandler),
+		// Refused by the app, which is made after the DynamoDB server
+		// has started.
+		App: &app.Options{AccessKey: "k", SecretKey: "s"},
+	})
+	if err == nil {
+		t.Fatal("a region with an app missing its tables started")
+	}
+	for _, a := range addrs {
+		if c, err := net.DialTimeout("tcp", a, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections after the region failed to start", a)
 		}
 	}
 }

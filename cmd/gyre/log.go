@@ -37,13 +37,16 @@ type processLog struct {
 // warnings and errors, so that a healthy start and stop print only the
 // command's own summary.
 func openLog(dataDir, name string, verbose bool) (*processLog, error) {
+	notWritable := func(err error) error {
+		return fmt.Errorf("the data directory %s is not writable: %w; fix its permissions or free space, or choose another with --data-dir", dataDir, err)
+	}
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating the data directory %s: %w", dataDir, err)
+		return nil, notWritable(err)
 	}
 	path := filepath.Join(dataDir, name)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("opening the log file %s: %w", path, err)
+		return nil, notWritable(err)
 	}
 	level := logLevel()
 	term := slog.Level(slog.LevelWarn)

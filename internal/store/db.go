@@ -136,6 +136,9 @@ func Open(o Options) (_ *DB, err error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	if err := checkWritable(o.FS, o.Dir); err != nil {
+		return nil, err
+	}
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref()
 	popts := &pebble.Options{
@@ -295,6 +298,37 @@ func (db *DB) CreateTable(t *Table) (*Table, error) {
 	}
 	db.mu.tables[t.Name] = t
 	return t, nil
+}
+
+// checkWritable makes sure dir exists and a file can be written and synced
+// there, so that a directory Gyre cannot use is reported as such before
+// Pebble fails on it in its own words.
+func checkWritable(fs vfs.FS, dir string) error {
+	fail := func(err error) error {
+		return fmt.Errorf("%w: %s: %v; fix its permissions or free space, or choose another data directory", ErrNotWritable, dir, err)
+	}
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return fail(err)
+	}
+	probe := fs.PathJoin(dir, ".gyre-write-probe")
+	f, err := fs.Create(probe, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fail(err)
+	}
+	_, err = f.Write([]byte("gyre"))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if rerr := fs.Remove(probe); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return nil
 }
 
 // newTableUUID returns a random version 4 UUID for a TableId.

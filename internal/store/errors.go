@@ -6,6 +6,10 @@ import (
 )
 
 var (
+	// ErrNotWritable is returned by Open when the data directory cannot be
+	// created, or a file in it written and synced.
+	ErrNotWritable = errors.New("store: the data directory is not writable")
+
 	// ErrInUse is returned by Open when another process holds the data
 	// directory.
 	ErrInUse = errors.New("store: data directory in use")

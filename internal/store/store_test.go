@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,5 +260,18 @@ func TestTTL(t *testing.T) {
 	}
 	if got := fmt.Sprint(collect(t, db, "music", IterOptions{})); got != "[2 3 4 5]" {
 		t.Errorf("after expiry the table holds %s, want [2 3 4 5]", got)
+	}
+}
+
+func TestOpenRefusesAnUnwritableDirectory(t *testing.T) {
+	fs := vfs.NewMem()
+	f, err := fs.Create("file", vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Open(Options{Dir: "file/db", FS: fs})
+	if !errors.Is(err, ErrNotWritable) || !strings.Contains(err.Error(), "file/db") {
+		t.Errorf("opening a directory under a file: %v; want ErrNotWritable naming it", err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"sync"
@@ -53,8 +54,7 @@ development default is access key "gyre", secret key "gyregyregyre".`,
 				if err != nil {
 					return err
 				}
-				waitForSignal()
-				return n.Shutdown(context.Background())
+				return serveUntilSignal(node.DefaultShutdownGrace, n.Shutdown)
 			}
 			if o.DataDir == "" {
 				return errors.New("--data is required without --config")
@@ -70,8 +70,7 @@ development default is access key "gyre", secret key "gyregyregyre".`,
 			if err != nil {
 				return err
 			}
-			waitForSignal()
-			return r.Shutdown(context.Background())
+			return serveUntilSignal(node.DefaultShutdownGrace, r.Shutdown)
 		},
 	}
 	f := cmd.Flags()
@@ -89,8 +88,12 @@ development default is access key "gyre", secret key "gyregyregyre".`,
 	return cmd
 }
 
-// waitForSignal blocks until SIGINT or SIGTERM, and says which came.
-func waitForSignal() string { return notifySignals().wait() }
+// serveUntilSignal waits for SIGINT or SIGTERM, then runs shutdown,
+// bounded by grace plus a few seconds; a second signal, or a shutdown
+// that outlasts the bound (a wedged disk), ends the process at once.
+func serveUntilSignal(grace time.Duration, shutdown func(context.Context) error) error {
+	return notifySignals().stopWith(grace, shutdown, nil)
+}
 
 // signals catches SIGINT and SIGTERM from the moment notifySignals is
 // called.
@@ -102,11 +105,10 @@ type signals struct {
 }
 
 func notifySignals() *signals {
-	s := &signals{ch: make(chan os.Signal, 1), caught: make(chan struct{})}
+	s := &signals{ch: make(chan os.Signal, 2), caught: make(chan struct{})}
 	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		sig := <-s.ch
-		signal.Stop(s.ch)
 		s.mu.Lock()
 		s.name = "SIGTERM"
 		if sig == os.Interrupt {
@@ -116,6 +118,37 @@ func notifySignals() *signals {
 		close(s.caught)
 	}()
 	return s
+}
+
+// exitNow ends the process without waiting for anything; it is a variable
+// so that tests of the signal handling can see it called.
+var exitNow = func(code int) { os.Exit(code) }
+
+// stopWith waits for the first signal, tells the user (with announce, if
+// given), and runs shutdown. While it runs a second signal exits at once,
+// as does a shutdown still running grace + 5s after the signal.
+func (s *signals) stopWith(grace time.Duration, shutdown func(context.Context) error, announce func(sig string)) error {
+	sig := s.wait()
+	if announce != nil {
+		announce(sig)
+	}
+	bound := grace + 5*time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- shutdown(ctx) }()
+	select {
+	case err := <-done:
+		signal.Stop(s.ch)
+		return err
+	case <-s.ch:
+		fmt.Fprintln(os.Stderr, "gyre: second signal: stopping at once")
+		exitNow(1)
+	case <-time.After(bound + time.Second):
+		fmt.Fprintf(os.Stderr, "gyre: still stopping %v after %s; stopping at once (what was not closed is recovered at the next start)\n", bound, sig)
+		exitNow(1)
+	}
+	return nil
 }
 
 // signal names the signal caught, or "" if none has come yet.

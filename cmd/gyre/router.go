@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -38,8 +37,7 @@ router's vantage point, collecting every region's checks too.`,
 				return err
 			}
 			fmt.Printf("router: dns %s (zone %s)   front door http://%s   admin http://%s\n", r.DNSAddr(), t.Routing.Zone, r.FrontDoorAddr(), r.AdminAddr())
-			waitForSignal()
-			return r.Shutdown(context.Background())
+			return serveUntilSignal(node.DefaultShutdownGrace, r.Shutdown)
 		},
 	}
 	f.register(cmd)

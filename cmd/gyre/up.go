@@ -120,9 +120,9 @@ terminal with --verbose).`,
 				printSummary(os.Stdout, t, n, f.source(), log.Path, waiting)
 				log.Info("gyre up running")
 			}
-			sig := stop.wait()
-			fmt.Printf("\n%s: stopping...\n", sig)
-			err = n.Shutdown(context.Background())
+			err = stop.stopWith(node.DefaultShutdownGrace, n.Shutdown, func(sig string) {
+				fmt.Printf("\n%s: stopping... (again to stop at once)\n", sig)
+			})
 			if err != nil {
 				log.Error("stopping", "err", err)
 				return fmt.Errorf("stopping: %w", err)

@@ -371,3 +371,69 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Errorf("the log file lacks the start (%v) or the stop (%v)", started, stopped)
 	}
 }
+
+// TestSecondSignalStopsAtOnce stops a gyre up whose shutdown is slow (an
+// app that ignores SIGTERM holds it for the supervisor's grace period): a
+// second Ctrl-C ends it at once.
+func TestSecondSignalStopsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs gyre")
+	}
+	e := newWalkEnv(t)
+	b, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stubborn := "app: {disabled: true}\napps:\n  - {name: stubborn, command: \"trap '' TERM; while true; do sleep 1; done\", regions: [us-east-1], health_path: /}\n"
+	if err := os.WriteFile(e.config, append(b, stubborn...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := buildGyre(t, t.TempDir())
+	env := append(os.Environ(), "GYRE_CONFIG="+e.config)
+	p := &upProcess{cmd: exec.Command(bin, "up"), done: make(chan struct{})}
+	p.cmd.Env, p.cmd.Dir = env, e.dir
+	p.cmd.Stdout = lockedWriter{&p.mu, &p.stdout}
+	p.cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
+	// The summary comes once the app is given up on or healthy; the app
+	// never answers, so wait for it to start instead.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if b, _ := os.ReadFile(filepath.Join(e.dir, "gyre-data", "gyre.log")); strings.Contains(string(b), `msg="app started"`) || strings.Contains(string(b), "app=stubborn") {
+			break
+		}
+		if time.Now().After(deadline) {
+			out, errs := p.output()
+			t.Fatalf("the app did not start:\n%s\n%s", out, errs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.cmd.Process.Signal(syscall.SIGINT)
+	// The first stop is under way: the supervisor waits out its grace for
+	// the app.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if out, _ := p.output(); strings.Contains(out, "stopping...") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("gyre up did not begin to stop")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	second := time.Now()
+	p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a second Ctrl-C did not stop gyre up")
+	}
+	_, errs := p.output()
+	var exit *exec.ExitError
+	if !errors.As(p.err, &exit) || exit.ExitCode() == 0 || !strings.Contains(errs, "second signal") {
+		t.Errorf("after a second Ctrl-C: %v, stderr %q; want a non-zero exit saying so", p.err, errs)
+	}
+	t.Logf("stopped %v after the second signal", time.Since(second).Round(time.Millisecond))
+}

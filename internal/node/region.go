@@ -39,6 +39,10 @@ const (
 	DevSecretKey = topology.DevSecretKey
 )
 
+// DefaultShutdownGrace is how long a region waits, by default, for
+// requests in flight when it shuts down.
+const DefaultShutdownGrace = 5 * time.Second
+
 // RegionOptions configure one region.
 type RegionOptions struct {
 	// Name is the region's name, e.g. us-east-1. Required.
@@ -149,7 +153,7 @@ func (o *RegionOptions) ensureDefaults() {
 		o.Credentials = map[string]string{DevAccessKey: DevSecretKey}
 	}
 	if o.ShutdownGrace == 0 {
-		o.ShutdownGrace = 5 * time.Second
+		o.ShutdownGrace = DefaultShutdownGrace
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

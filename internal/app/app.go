@@ -57,6 +57,11 @@ type Options struct {
 	// is served, given the whole body; an error is answered 403 with its
 	// message. Default: no authentication.
 	Authenticate func(r *http.Request, body []byte) error
+	// Writable, when set, reports whether the region can make writes
+	// durable (nil) or why not; GET /health answers 503 with the reason
+	// while it fails, as reads alone would not show a full disk. Default:
+	// not asked.
+	Writable func() error
 	// HTTPClient carries the App's DynamoDB requests. Default: a client of
 	// its own, closed by Shutdown.
 	HTTPClient *http.Client

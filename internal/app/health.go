@@ -14,9 +14,10 @@ import (
 // must only be answered.
 const healthKey = "gyre-health-check"
 
-// serveHealth serves GET /health: 200 when the tables are ready and the
-// region's data plane answers a real read within HealthTimeout; 503, with
-// the reason, otherwise.
+// serveHealth serves GET /health: 200 when the tables are ready, the
+// region can make writes durable (Options.Writable) and its data plane
+// answers a real read within HealthTimeout; 503, with the reason,
+// otherwise.
 func (a *App) serveHealth(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{"region": a.opts.Region}
 	fail := func(reason string) {
@@ -30,6 +31,12 @@ func (a *App) serveHealth(w http.ResponseWriter, r *http.Request) {
 	case !a.ready.Load():
 		fail(*a.waiting.Load())
 		return
+	}
+	if a.opts.Writable != nil {
+		if err := a.opts.Writable(); err != nil {
+			fail("the region cannot make writes durable: " + err.Error())
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.opts.HealthTimeout)
 	defer cancel()

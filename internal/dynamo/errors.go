@@ -113,6 +113,10 @@ func toAPIError(err error) (*apiError, bool) {
 		return serializationErr("Base64 encoded value is invalid: %v", b64), true
 	case errors.As(err, &sigErr):
 		return sigv4Error(sigErr), true
+	case errors.Is(err, store.ErrStorageFailing):
+		// The store refused the write and applied none of it; it logs the
+		// cause itself, once, not once per request.
+		return newError(http.StatusInternalServerError, nsDynamo+"InternalServerError", "Internal server error: %s", err.Error()), true
 	}
 	return internalErr(), false
 }

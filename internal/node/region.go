@@ -368,6 +368,7 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 	if o.App != nil {
 		ao := *o.App
 		ao.Region, ao.Endpoint, ao.Logger = o.Name, "http://"+ln.Addr().String(), o.Logger
+		ao.Writable = r.db.Healthy
 		if r.app, err = app.New(ao); err != nil {
 			return nil, err
 		}
@@ -452,12 +453,17 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 
 // serveHealth answers a health check: 200 while the region serves, 503
 // once it has begun shutting down, so that routing moves away before its
-// listeners close.
+// listeners close, or while its storage refuses writes.
 func (r *Region) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if r.draining.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "draining "+r.opts.Name+"\n")
+		return
+	}
+	if err := r.db.Healthy(); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "unhealthy "+r.opts.Name+": "+err.Error()+"\n")
 		return
 	}
 	io.WriteString(w, "ok "+r.opts.Name+"\n")

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -97,7 +99,11 @@ func (r *Replicator) retry(ctx context.Context, fn func() error) error {
 		if ctx.Err() != nil {
 			return ctx.Err() // shutting down: the failure says nothing new
 		}
-		r.log.Warn("retrying", "err", err, "in", backoff)
+		level := slog.LevelWarn
+		if errors.Is(err, store.ErrStorageFailing) {
+			level = slog.LevelDebug // the store logs that itself
+		}
+		r.log.Log(ctx, level, "retrying", "err", err, "in", backoff)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

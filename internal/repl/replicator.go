@@ -313,7 +313,9 @@ func (r *Replicator) gcLoop() {
 		case <-t.C:
 		}
 		if through, ok := r.truncationPoint(); ok {
-			if err := r.db.TruncateLog(through); err != nil && r.ctx.Err() == nil {
+			// While the store refuses writes it logs why itself; the
+			// log is truncated once it recovers.
+			if err := r.db.TruncateLog(through); err != nil && r.ctx.Err() == nil && !errors.Is(err, store.ErrStorageFailing) {
 				r.log.Error("truncating the change log", "err", err)
 			}
 		}

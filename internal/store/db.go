@@ -47,7 +47,17 @@ type Options struct {
 	// large table is swept over several passes. Default 10000; must be
 	// positive.
 	TTLBatch int
+	// MinFreeBytes is the free space the data directory's filesystem must
+	// have for writes to be accepted: below it they are refused with
+	// ErrStorageFailing, leaving Pebble room to flush and compact what it
+	// has accepted, and accepted again once there is a quarter more.
+	// Default DefaultMinFreeBytes.
+	MinFreeBytes uint64
 }
+
+// DefaultMinFreeBytes is the default of Options.MinFreeBytes: room for two
+// of Pebble's memtables (4 MiB each) to be flushed.
+const DefaultMinFreeBytes = 8 << 20
 
 func (o *Options) ensureDefaults() {
 	if o.FS == nil {
@@ -70,6 +80,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.TTLInterval == 0 {
 		o.TTLInterval = time.Second
+	}
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = DefaultMinFreeBytes
 	}
 	if o.TTLBatch == 0 {
 		o.TTLBatch = 10000
@@ -119,6 +132,8 @@ type DB struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 
+	health *health // whether writes can be made durable (health.go)
+
 	// knobs let tests run code at points where a race would otherwise
 	// need luck; nil outside tests.
 	knobs struct {
@@ -139,6 +154,14 @@ func Open(o Options) (_ *DB, err error) {
 	if err := checkWritable(o.FS, o.Dir); err != nil {
 		return nil, err
 	}
+	db := &DB{opts: o, log: o.Logger.With("component", "store")}
+	db.health = newHealth(db.log)
+	db.ctx, db.cancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			db.cancel()
+		}
+	}()
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref()
 	popts := &pebble.Options{
@@ -147,6 +170,7 @@ func Open(o Options) (_ *DB, err error) {
 		Merger:             counterMerger,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             pebbleLogger{o.Logger},
+		EventListener:      db.eventListener(),
 	}
 	pdb, err := pebble.Open(o.Dir, popts)
 	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
@@ -156,7 +180,7 @@ func Open(o Options) (_ *DB, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %s: %w", o.Dir, err)
 	}
-	db := &DB{opts: o, pdb: pdb, log: o.Logger.With("component", "store")}
+	db.pdb = pdb
 	defer func() {
 		if err != nil {
 			pdb.Close()
@@ -172,7 +196,6 @@ func Open(o Options) (_ *DB, err error) {
 	if err := db.restoreClock(); err != nil {
 		return nil, err
 	}
-	db.ctx, db.cancel = context.WithCancel(context.Background())
 	for _, t := range db.mu.tables {
 		for _, ix := range t.Indexes {
 			if ix.Status == StatusCreating {
@@ -180,8 +203,10 @@ func Open(o Options) (_ *DB, err error) {
 			}
 		}
 	}
-	db.bg.Add(1)
+	db.checkSpace()
+	db.bg.Add(2)
 	go db.sweepLoop()
+	go db.watchSpace()
 	return db, nil
 }
 
@@ -293,7 +318,7 @@ func (db *DB) CreateTable(t *Table) (*Table, error) {
 	if err := db.putMeta(b, t); err != nil {
 		return nil, err
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := db.commitBatch(b, pebble.Sync); err != nil {
 		return nil, err
 	}
 	db.mu.tables[t.Name] = t

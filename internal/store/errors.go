@@ -6,6 +6,13 @@ import (
 )
 
 var (
+	// ErrStorageFailing is returned by every write (Write, table and
+	// index changes, replicated applies) while the store cannot make writes
+	// durable: the disk is nearly full, a flush or compaction is failing,
+	// or the write-ahead log failed. Nothing of the write is applied. See
+	// DB.Healthy.
+	ErrStorageFailing = errors.New("store: storage is failing, writes are refused")
+
 	// ErrNotWritable is returned by Open when the data directory cannot be
 	// created, or a file in it written and synced.
 	ErrNotWritable = errors.New("store: the data directory is not writable")

@@ -302,7 +302,7 @@ func (db *DB) commitLocalLocked(b *pebble.Batch, t *Table) error {
 	if err := db.putMeta(b, t); err != nil {
 		return err
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := db.commitBatch(b, pebble.Sync); err != nil {
 		return err
 	}
 	db.mu.tables[t.Name] = t
@@ -520,7 +520,7 @@ func (db *DB) applyWrites(ws []remoteWrite, cursor *Cursor, origin string) (appl
 			return applied, stale, err
 		}
 	}
-	return applied, stale, b.Commit(pebble.Sync)
+	return applied, stale, db.commitBatch(b, pebble.Sync)
 }
 
 // SnapshotRecord is one item or tombstone of a table, as a snapshot carries

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -162,13 +163,28 @@ func usesAttr(t *Table, name string) bool {
 	return false
 }
 
-// startBackfill fills an index in the background.
+// startBackfill fills an index in the background. While the storage
+// refuses writes it waits and starts again, which is safe (see backfill).
 func (db *DB) startBackfill(table, index string) {
 	db.bg.Add(1)
 	go func() {
 		defer db.bg.Done()
-		if err := db.backfill(table, index); err != nil && db.ctx.Err() == nil {
-			db.log.Error("index backfill failed", "table", table, "index", index, "err", err)
+		for {
+			err := db.backfill(table, index)
+			if err == nil || db.ctx.Err() != nil {
+				return
+			}
+			if !errors.Is(err, ErrStorageFailing) {
+				db.log.Error("index backfill failed", "table", table, "index", index, "err", err)
+				return
+			}
+			t := time.NewTimer(time.Second)
+			select {
+			case <-db.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
 		}
 	}()
 }
@@ -276,5 +292,5 @@ func (db *DB) backfillKey(table, index string, pk []byte) error {
 	}
 	// Index entries can be rebuilt from the items, so the backfill need
 	// not sync each one; marking the index ACTIVE is synced.
-	return b.Commit(pebble.NoSync)
+	return db.commitBatch(b, pebble.NoSync)
 }

@@ -81,7 +81,12 @@ func (db *DB) openLog() error {
 		var b [8]byte
 		rand.Read(b[:])
 		db.incarnation = hex.EncodeToString(b[:])
-		if err := db.pdb.Set(metaIncarnation, []byte(db.incarnation), pebble.Sync); err != nil {
+		batch := db.pdb.NewBatch()
+		defer batch.Close()
+		if err := batch.Set(metaIncarnation, []byte(db.incarnation), nil); err != nil {
+			return err
+		}
+		if err := db.commitBatch(batch, pebble.Sync); err != nil {
 			return err
 		}
 	case err != nil:
@@ -286,7 +291,7 @@ func (db *DB) TruncateLog(through uint64) error {
 	if err := b.Set(metaLogFloor, binary.BigEndian.AppendUint64(nil, through), nil); err != nil {
 		return err
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := db.commitBatch(b, pebble.NoSync); err != nil {
 		return err
 	}
 	db.clog.mu.Lock()
@@ -506,5 +511,10 @@ func (db *DB) Cursor(origin string) (Cursor, error) {
 // SetCursor stores a position in origin's log, after catching up from a
 // snapshot.
 func (db *DB) SetCursor(origin string, c Cursor) error {
-	return db.pdb.Set(cursorKey(origin), c.encode(), pebble.Sync)
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	if err := b.Set(cursorKey(origin), c.encode(), nil); err != nil {
+		return err
+	}
+	return db.commitBatch(b, pebble.Sync)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -50,14 +51,14 @@ func (db *DB) sweepOnce(cursors map[uint32][]byte) {
 		}
 		next, err := db.expire(t, cursors[t.ID])
 		if err != nil {
-			if db.ctx.Err() == nil {
+			if db.ctx.Err() == nil && !errors.Is(err, ErrStorageFailing) {
 				db.log.Error("expiring items", "table", name, "err", err)
 			}
 			continue
 		}
 		cursors[t.ID] = next
 	}
-	if err := db.collectTombstones(db.tombstoneHorizon()); err != nil && db.ctx.Err() == nil {
+	if err := db.collectTombstones(db.tombstoneHorizon()); err != nil && db.ctx.Err() == nil && !errors.Is(err, ErrStorageFailing) {
 		db.log.Error("collecting tombstones", "err", err)
 	}
 }
@@ -215,5 +216,5 @@ func (db *DB) collectTombstone(tk []byte) error {
 			return err
 		}
 	}
-	return b.Commit(pebble.NoSync)
+	return db.commitBatch(b, pebble.NoSync)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"time"
@@ -113,6 +114,9 @@ func (db *DB) Write(ops []Op, wo WriteOptions) ([]Outcome, error) {
 }
 
 func (db *DB) write(ops []Op, wo WriteOptions) (_ []Outcome, retry bool, _ error) {
+	if err := db.health.err(); err != nil {
+		return nil, false, err // refused before it takes locks or a log position
+	}
 	preps := make([]prepared, len(ops))
 	for i, op := range ops {
 		t, err := db.Table(op.Table)
@@ -285,7 +289,33 @@ func (db *DB) commit(b *pebble.Batch, e LogEntry) error {
 			return err
 		}
 	}
-	return b.Commit(pebble.Sync)
+	return db.commitBatch(b, pebble.Sync)
+}
+
+// commitBatch commits b, the one way every write reaches Pebble. While the
+// storage is failing it refuses the write with ErrStorageFailing and
+// touches nothing. A commit that fails (the write-ahead log could not be
+// written or synced; Pebble takes no more writes after that, and its next
+// write panics) makes the failure permanent until the store is reopened.
+func (db *DB) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err error) {
+	if err := db.health.err(); err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("pebble: %v", p)
+			db.health.commitFailed(err)
+			err = fmt.Errorf("%w: %v", ErrStorageFailing, err)
+		}
+	}()
+	if err := b.Commit(o); err != nil {
+		if errors.Is(err, pebble.ErrClosed) {
+			return ErrClosed
+		}
+		db.health.commitFailed(err)
+		return fmt.Errorf("%w: %v", ErrStorageFailing, err)
+	}
+	return nil
 }
 
 // writeItem adds to b the writes that replace old with new (nil new: a

@@ -70,6 +70,7 @@ type logState struct {
 	done      map[uint64]bool // committed entries above the watermark
 	floor     uint64          // entries <= floor have been truncated
 	changed   chan struct{}   // closed and replaced when the watermark moves
+	held      uint64          // when not 0, the watermark stays below it (see holdLog)
 }
 
 // openLog loads or creates the incarnation and recovers the sequence
@@ -180,12 +181,27 @@ func (db *DB) nextLogPosition() (uint64, Version) {
 	return seq, Version{TS: db.opts.Clock.Now(), Origin: db.opts.Region}
 }
 
+// holdLog keeps the log's watermark below seq for good: entry seq failed to
+// commit but may be readable (see errCommitFailed). After that the store
+// takes no writes until it is reopened.
+func (db *DB) holdLog(seq uint64) {
+	ls := &db.clog
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.held == 0 || seq < ls.held {
+		ls.held = seq
+	}
+}
+
 // logDone records that the batch holding entry seq is no longer pending and
-// advances the watermark.
+// advances the watermark, never up to a held entry.
 func (db *DB) logDone(seq uint64) {
 	ls := &db.clog
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
+	if ls.held != 0 && seq >= ls.held {
+		return
+	}
 	ls.done[seq] = true
 	moved := false
 	for ls.done[ls.watermark+1] {

@@ -289,7 +289,13 @@ func (db *DB) commit(b *pebble.Batch, e LogEntry) error {
 			return err
 		}
 	}
-	return db.commitBatch(b, pebble.Sync)
+	err := db.commitBatch(b, pebble.Sync)
+	if errors.Is(err, errCommitFailed) && (len(e.Changes) > 0 || e.Schema != nil) {
+		// The entry may be readable, but the client is told it failed:
+		// keep the log's watermark below it, so no peer ever gets it.
+		db.holdLog(e.Seq)
+	}
+	return err
 }
 
 // commitBatch commits b, the one way every write reaches Pebble. While the
@@ -305,7 +311,7 @@ func (db *DB) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err error) {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("pebble: %v", p)
 			db.health.commitFailed(err)
-			err = fmt.Errorf("%w: %v", ErrStorageFailing, err)
+			err = fmt.Errorf("%w: %w: %v", ErrStorageFailing, errCommitFailed, err)
 		}
 	}()
 	if err := b.Commit(o); err != nil {
@@ -313,10 +319,16 @@ func (db *DB) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err error) {
 			return ErrClosed
 		}
 		db.health.commitFailed(err)
-		return fmt.Errorf("%w: %v", ErrStorageFailing, err)
+		return fmt.Errorf("%w: %w: %v", ErrStorageFailing, errCommitFailed, err)
 	}
 	return nil
 }
+
+// errCommitFailed marks a write that reached Pebble and failed there: it
+// may be in Pebble's memtable though it is not durable (Pebble publishes a
+// batch whose log sync failed), so its change log entry must never be
+// shipped (see DB.commit).
+var errCommitFailed = errors.New("store: commit failed")
 
 // writeItem adds to b the writes that replace old with new (nil new: a
 // delete) for the item with key attributes key: its record, a tombstone for

@@ -315,6 +315,10 @@ func (a *App) dynamoError(op string, err error) *apiError {
 			return errorf(http.StatusServiceUnavailable, "NotReady", "the app in %s cannot find its table: %s", a.opts.Region, ae.ErrorMessage())
 		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded":
 			return errorf(http.StatusTooManyRequests, "Throttled", "%s", ae.ErrorMessage())
+		case "InternalServerError":
+			// The region refused the write (a full disk, failing storage)
+			// and logs why itself; not once per request here.
+			return errorf(http.StatusServiceUnavailable, "Unavailable", "the data plane of %s failed %s: %s", a.opts.Region, op, ae.ErrorMessage())
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

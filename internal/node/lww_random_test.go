@@ -62,13 +62,19 @@ func TestRandomizedLastAcknowledgedWriteWins(t *testing.T) {
 	var mu sync.Mutex
 	var ops []lwwOp
 	var wg sync.WaitGroup
+	// The writers stop one after another, in an order of the seed's, so
+	// that the last writes of the run do not all overlap.
+	stopOrder := rand.New(rand.NewPCG(seed, 2000)).Perm(len(regions) * writersPerRegion)
 	for ri, region := range regions {
 		db, tr := sdkClient(n.Region(region))
 		defer tr.CloseIdleConnections()
 		for w := range writersPerRegion {
 			rng := rand.New(rand.NewPCG(seed, uint64(1+ri*writersPerRegion+w)))
 			name := fmt.Sprintf("%s/%d", region, w)
+			wctx, wcancel := context.WithTimeout(ctx, *randomDuration-time.Duration(stopOrder[ri*writersPerRegion+w])*80*time.Millisecond)
+			defer wcancel()
 			wg.Go(func() {
+				ctx := wctx
 				// Writers stop between writes, not in the middle of one, so
 				// that every write's outcome is known.
 				for i := 0; ctx.Err() == nil; i++ {

@@ -13,7 +13,7 @@ import (
 )
 
 func newWANCmd() *cobra.Command {
-	var f adminFlags
+	w := &wanCmd{}
 	cmd := &cobra.Command{
 		Use:   "wan",
 		Short: "Show and change the simulated network between regions",
@@ -22,51 +22,76 @@ jitter per pair of regions, partitions between two regions, isolation of
 one. Changes are sent to every region's admin API, so they hold whether the
 regions run in one process (gyre up) or each in its own (gyre region).`,
 	}
-	f.register(cmd.PersistentFlags())
-
-	// each runs fn against every region's admin API and prints the
-	// resulting state from the first that answered.
-	each := func(cmd *cobra.Command, fn func(ctx context.Context, c *wan.Client) (wan.Snapshot, error)) error {
-		targets, token, err := f.targets()
-		if err != nil {
-			return err
+	w.f.register(cmd.PersistentFlags())
+	// simple makes a subcommand that sends one change (or asks for the
+	// state) with args.
+	simple := func(use, short, example string, args cobra.PositionalArgs, fn func(ctx context.Context, c *wan.Client, args []string) (wan.Snapshot, error)) *cobra.Command {
+		return &cobra.Command{
+			Use: use, Short: short, Example: example, Args: args,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return w.each(cmd, func(ctx context.Context, c *wan.Client) (wan.Snapshot, error) { return fn(ctx, c, args) })
+			},
 		}
-		ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
-		defer cancel()
-		var snap *wan.Snapshot
-		var firstErr error
-		for _, t := range targets {
-			c := &wan.Client{BaseURL: t.url, Token: token, HTTP: adminClient}
-			s, err := fn(ctx, c)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "gyre: %s: %v\n", t.region, err)
-				if firstErr == nil {
-					firstErr = err
-				}
-				continue
+	}
+	cmd.AddCommand(
+		simple("show", "Show every link's latency, jitter and state", "", cobra.NoArgs,
+			func(ctx context.Context, c *wan.Client, _ []string) (wan.Snapshot, error) { return c.State(ctx) }),
+		w.setCmd(),
+		simple("partition REGION REGION", "Cut the link between two regions", "  gyre wan partition us-east-1 eu-west-1", cobra.ExactArgs(2),
+			func(ctx context.Context, c *wan.Client, args []string) (wan.Snapshot, error) {
+				return c.Partition(ctx, args[0], args[1])
+			}),
+		simple("isolate REGION", "Cut every link of a region", "  gyre wan isolate eu-west-1", cobra.ExactArgs(1),
+			func(ctx context.Context, c *wan.Client, args []string) (wan.Snapshot, error) {
+				return c.Isolate(ctx, args[0])
+			}),
+		w.healCmd(),
+		simple("reset", "Heal everything and restore the configured latencies", "", cobra.NoArgs,
+			func(ctx context.Context, c *wan.Client, _ []string) (wan.Snapshot, error) { return c.Reset(ctx) }),
+	)
+	return cmd
+}
+
+// wanCmd is gyre wan: its flags, and how its subcommands reach every
+// region.
+type wanCmd struct{ f adminFlags }
+
+// each runs fn against every region's admin API and prints the resulting
+// state from the first that answered.
+func (w *wanCmd) each(cmd *cobra.Command, fn func(ctx context.Context, c *wan.Client) (wan.Snapshot, error)) error {
+	targets, token, err := w.f.targets()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
+	defer cancel()
+	var snap *wan.Snapshot
+	var firstErr error
+	for _, t := range targets {
+		c := &wan.Client{BaseURL: t.url, Token: token, HTTP: adminClient}
+		s, err := fn(ctx, c)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gyre: %s: %v\n", t.region, err)
+			if firstErr == nil {
+				firstErr = err
 			}
-			if snap == nil {
-				snap = &s
-			}
+			continue
 		}
 		if snap == nil {
-			return fmt.Errorf("no region answered: %w", firstErr)
+			snap = &s
 		}
-		if f.json {
-			return printJSON(snap)
-		}
-		printWAN(*snap)
-		return nil
 	}
+	if snap == nil {
+		return fmt.Errorf("no region answered: %w", firstErr)
+	}
+	if w.f.json {
+		return printJSON(snap)
+	}
+	printWAN(*snap)
+	return nil
+}
 
-	show := &cobra.Command{
-		Use:   "show",
-		Short: "Show every link's latency, jitter and state",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return each(cmd, func(ctx context.Context, c *wan.Client) (wan.Snapshot, error) { return c.State(ctx) })
-		},
-	}
+func (w *wanCmd) setCmd() *cobra.Command {
 	var latency, jitter time.Duration
 	set := &cobra.Command{
 		Use:     "set REGION REGION --latency D [--jitter D]",
@@ -77,61 +102,33 @@ regions run in one process (gyre up) or each in its own (gyre region).`,
 			if !cmd.Flags().Changed("latency") {
 				return fmt.Errorf("--latency is required")
 			}
-			return each(cmd, func(ctx context.Context, c *wan.Client) (wan.Snapshot, error) {
+			return w.each(cmd, func(ctx context.Context, c *wan.Client) (wan.Snapshot, error) {
 				return c.Set(ctx, args[0], args[1], latency, jitter)
 			})
 		},
 	}
 	set.Flags().DurationVar(&latency, "latency", 0, "one-way latency, e.g. 40ms")
 	set.Flags().DurationVar(&jitter, "jitter", 0, "jitter: each message is delayed by up to this much more")
-	partition := &cobra.Command{
-		Use:     "partition REGION REGION",
-		Short:   "Cut the link between two regions",
-		Example: "  gyre wan partition us-east-1 eu-west-1",
-		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return each(cmd, func(ctx context.Context, c *wan.Client) (wan.Snapshot, error) {
-				return c.Partition(ctx, args[0], args[1])
-			})
-		},
-	}
-	isolate := &cobra.Command{
-		Use:     "isolate REGION",
-		Short:   "Cut every link of a region",
-		Example: "  gyre wan isolate eu-west-1",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return each(cmd, func(ctx context.Context, c *wan.Client) (wan.Snapshot, error) {
-				return c.Isolate(ctx, args[0])
-			})
-		},
-	}
-	heal := &cobra.Command{
+	return set
+}
+
+func (w *wanCmd) healCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "heal [REGION REGION]",
 		Short: "Restore every cut link (or just the one between two regions); latencies stay",
 		Args:  cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch len(args) {
 			case 0:
-				return each(cmd, func(ctx context.Context, c *wan.Client) (wan.Snapshot, error) { return c.Heal(ctx) })
+				return w.each(cmd, func(ctx context.Context, c *wan.Client) (wan.Snapshot, error) { return c.Heal(ctx) })
 			case 2:
-				return each(cmd, func(ctx context.Context, c *wan.Client) (wan.Snapshot, error) {
+				return w.each(cmd, func(ctx context.Context, c *wan.Client) (wan.Snapshot, error) {
 					return c.HealLink(ctx, args[0], args[1])
 				})
 			}
 			return fmt.Errorf("heal takes no regions or two")
 		},
 	}
-	reset := &cobra.Command{
-		Use:   "reset",
-		Short: "Heal everything and restore the configured latencies",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return each(cmd, func(ctx context.Context, c *wan.Client) (wan.Snapshot, error) { return c.Reset(ctx) })
-		},
-	}
-	cmd.AddCommand(show, set, partition, isolate, heal, reset)
-	return cmd
 }
 
 func printWAN(s wan.Snapshot) {

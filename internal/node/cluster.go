@@ -87,188 +87,55 @@ func Start(o Options) (_ *Node, err error) {
 			return nil, fmt.Errorf("node: no region named %q in the topology (regions: %v)", name, t.RegionNames())
 		}
 	}
-	procReg := prometheus.NewRegistry()
-	w, err := wan.New(wan.Options{
+	st := &starting{o: o, t: t, procReg: prometheus.NewRegistry(), local: map[string]regionListeners{}}
+	if st.wan, err = wan.New(wan.Options{
 		Regions:    append(t.RegionNames(), RouterVantage),
 		Links:      WANLinks(t),
 		Logger:     o.Logger.With("component", "wan"),
-		Registerer: procReg,
-	})
-	if err != nil {
+		Registerer: st.procReg,
+	}); err != nil {
 		return nil, err
 	}
-	n := &Node{topo: t, wan: w, log: o.Logger, starts: map[string]RegionOptions{}}
-	var listeners []net.Listener
+	n := &Node{topo: t, wan: st.wan, log: o.Logger, starts: map[string]RegionOptions{}}
 	defer func() {
 		if err != nil {
-			for _, ln := range listeners {
+			for _, ln := range st.listeners {
 				ln.Close()
 			}
 			n.Shutdown(context.Background())
 		}
 	}()
-	type addrs struct{ api, admin, public, https, control net.Listener }
-	local := map[string]addrs{}
-	listen := func(i int, what, field, addr string) (net.Listener, error) {
-		ln, err := listenFor(fmt.Sprintf("region %s: %s", t.Regions[i].Name, what), fmt.Sprintf("regions[%d].%s", i, field), addr)
-		if err != nil {
-			return nil, err
-		}
-		listeners = append(listeners, ln)
-		return ln, nil
-	}
 	for _, name := range run {
-		r, _ := t.Region(name)
-		i := slices.Index(t.RegionNames(), name)
-		var a addrs
-		if a.api, err = listen(i, "DynamoDB endpoint", "dynamodb", r.DynamoDB); err != nil {
+		if err := st.listen(name); err != nil {
 			return nil, err
 		}
-		if a.admin, err = listen(i, "admin API", "admin", r.Admin); err != nil {
-			return nil, err
-		}
-		if a.public, err = listen(i, "public endpoint", "public", r.Public); err != nil {
-			return nil, err
-		}
-		if !t.TLS.Disabled {
-			if a.https, err = listen(i, "public HTTPS endpoint", "public_https", r.PublicHTTPS); err != nil {
-				return nil, err
-			}
-		}
-		if a.control, err = listen(i, "routing-control node", "control", r.Control); err != nil {
-			return nil, err
-		}
-		local[name] = a
 	}
-	var ca *certs.Authority
 	if !t.TLS.Disabled {
-		if ca, err = certs.Open(certs.Options{Dir: t.CADir(), Logger: o.Logger}); err != nil {
+		if st.ca, err = certs.Open(certs.Options{Dir: t.CADir(), Logger: o.Logger}); err != nil {
 			return nil, fmt.Errorf("node: %w", err)
 		}
-		n.ca = ca
+		n.ca = st.ca
 	}
-	adminURL := func(name string) string {
-		if a, ok := local[name]; ok {
-			return "http://" + a.admin.Addr().String()
-		}
-		r, _ := t.Region(name)
-		return "http://" + r.Admin
-	}
-	actualPublic := map[string]string{}
-	actualAdmin := map[string]string{}
-	for name, a := range local {
-		actualPublic[name] = a.public.Addr().String()
-		actualAdmin[name] = "http://" + a.admin.Addr().String()
-	}
-	actualHTTPS := map[string]string{}
-	for name, a := range local {
-		if a.https != nil {
-			actualHTTPS[name] = a.https.Addr().String()
-		}
-	}
-	checks := healthChecks(t, actualPublic, actualHTTPS)
-	var controlPeers []control.Peer
-	for _, r := range t.Regions {
-		addr := r.Control
-		if a, ok := local[r.Name]; ok {
-			addr = a.control.Addr().String()
-		}
-		controlPeers = append(controlPeers, control.Peer{ID: r.Name, RaftAddr: addr})
-	}
-	rules := controlRules(t)
+	st.resolve()
 	for _, name := range run {
-		r, _ := t.Region(name)
-		var peers []repl.Peer
-		for _, p := range t.Peers(name) {
-			peers = append(peers, repl.Peer{Name: p.Name, URL: adminURL(p.Name)})
-		}
-		ro := o.Replication
-		ro.Peers = peers
-		ro.Token = t.AdminToken
-		clients := map[string]*http.Client{}
-		for _, p := range peers {
-			clients[p.Name] = w.HTTPClient(name, p.Name)
-		}
-		ro.Client = func(peer string) *http.Client { return clients[peer] }
-		var tables []*store.Table
-		for _, tb := range t.TablesIn(name) {
-			tables = append(tables, storeTable(tb))
-		}
-		ropts := RegionOptions{
-			Name:           name,
-			Listener:       local[name].api,
-			AdminListener:  local[name].admin,
-			PublicListener: local[name].public,
-			AdminToken:     t.AdminToken,
-			AdminHandlers:  map[string]http.Handler{"/wan": w.Handler(), "/wan/": w.Handler()},
-			DataDir:        t.DataDirFor(name),
-			Credentials:    map[string]string{t.Credentials.AccessKey: t.Credentials.SecretKey},
-			ClockSkew:      r.ClockSkew,
-			ShutdownGrace:  o.ShutdownGrace,
-			Logger:         o.Logger,
-			Regions:        t.RegionNames(),
-			Replication:    &ro,
-			Tables:         tables,
-			Gatherers:      prometheus.Gatherers{procReg},
-			HealthChecks:   checks,
-			Control: &control.Options{
-				NodeID: name, Peers: controlPeers, Listener: local[name].control,
-				Dial: func(ctx context.Context, to, network, addr string) (net.Conn, error) {
-					return w.DialContext(ctx, name, to, network, addr)
-				},
-				DataDir: filepath.Join(t.DataDirFor(name), "control"),
-				Panel:   t.Routing.Controls.Panel,
-				Rules:   rules,
-			},
-			HealthDial: func(ctx context.Context, to, network, addr string) (net.Conn, error) {
-				if to == "" {
-					var d net.Dialer
-					return d.DialContext(ctx, network, addr)
-				}
-				return w.DialContext(ctx, name, to, network, addr)
-			},
-		}
-		if ca != nil {
-			ropts.PublicHTTPSListener = local[name].https
-			if ropts.TLS, err = serverTLS(ca, name, zoneNames(t), local[name].https.Addr()); err != nil {
-				return nil, fmt.Errorf("node: region %s: %w", name, err)
-			}
-		}
-		if !t.App.Disabled {
-			verify, err := appVerifier(t, name)
-			if err != nil {
-				return nil, err
-			}
-			ropts.App = appOptions(t, name, verify)
-		}
-		if ropts.UserApps, err = userApps(t, name, "http://"+local[name].api.Addr().String()); err != nil {
+		ropts, err := st.regionOptions(name)
+		if err != nil {
 			return nil, err
 		}
 		region, err := StartRegion(ropts)
 		if err != nil {
 			return nil, err
 		}
-		ropts.ControlListen = local[name].control.Addr().String()
-		if ropts.PublicHTTPSListener != nil {
-			ropts.PublicHTTPSListen = ropts.PublicHTTPSListener.Addr().String()
-		}
-		ropts.Listener, ropts.AdminListener, ropts.PublicListener, ropts.PublicHTTPSListener = nil, nil, nil, nil
-		co := *ropts.Control
-		co.Listener = nil
-		ropts.Control = &co
-		ropts.Listen = region.Addr().String()
-		ropts.AdminListen = region.AdminAddr().String()
-		ropts.PublicListen = local[name].public.Addr().String()
-		n.starts[name] = ropts
+		n.starts[name] = restartOptions(ropts, region)
 		n.mu.Lock()
 		n.regions = append(slices.Clip(n.regions), region)
 		n.mu.Unlock()
 	}
 	if o.Router {
 		ro := o.RouterOptions
-		ro.Topology, ro.WAN, ro.Public, ro.PublicHTTPS, ro.Admin, ro.Logger = t, w, actualPublic, actualHTTPS, actualAdmin, o.Logger
+		ro.Topology, ro.WAN, ro.Public, ro.PublicHTTPS, ro.Admin, ro.Logger = t, st.wan, st.public, st.https, st.admin, o.Logger
 		if ro.CA == nil {
-			ro.CA = ca
+			ro.CA = st.ca
 		}
 		if ro.Controls == nil {
 			ro.Controls = nodeControls{n}
@@ -277,8 +144,188 @@ func Start(o Options) (_ *Node, err error) {
 			return nil, err
 		}
 	}
-	listeners = nil
+	st.listeners = nil
 	return n, nil
+}
+
+// starting is the state of a Start under way: the listeners it opened and
+// what it learnt of the regions' actual addresses.
+type starting struct {
+	o         Options
+	t         *topology.Topology
+	wan       *wan.WAN
+	procReg   *prometheus.Registry
+	ca        *certs.Authority
+	listeners []net.Listener // every listener opened, closed if Start fails
+	local     map[string]regionListeners
+	// The actual addresses of the regions running here, by region.
+	public, https, admin map[string]string
+	checks               []health.Check
+	controlPeers         []control.Peer
+	rules                []control.Rule
+}
+
+// regionListeners are the listeners of one region running here.
+type regionListeners struct{ api, admin, public, https, control net.Listener }
+
+// listen opens a region's listeners, naming the topology field of any
+// address that cannot be had.
+func (st *starting) listen(name string) error {
+	r, _ := st.t.Region(name)
+	i := slices.Index(st.t.RegionNames(), name)
+	open := func(what, field, addr string) (net.Listener, error) {
+		ln, err := listenFor(fmt.Sprintf("region %s: %s", name, what), fmt.Sprintf("regions[%d].%s", i, field), addr)
+		if err != nil {
+			return nil, err
+		}
+		st.listeners = append(st.listeners, ln)
+		return ln, nil
+	}
+	var a regionListeners
+	var err error
+	if a.api, err = open("DynamoDB endpoint", "dynamodb", r.DynamoDB); err != nil {
+		return err
+	}
+	if a.admin, err = open("admin API", "admin", r.Admin); err != nil {
+		return err
+	}
+	if a.public, err = open("public endpoint", "public", r.Public); err != nil {
+		return err
+	}
+	if !st.t.TLS.Disabled {
+		if a.https, err = open("public HTTPS endpoint", "public_https", r.PublicHTTPS); err != nil {
+			return err
+		}
+	}
+	if a.control, err = open("routing-control node", "control", r.Control); err != nil {
+		return err
+	}
+	st.local[name] = a
+	return nil
+}
+
+// resolve works out, once every listener is open, the actual addresses
+// the regions reach each other at, and what depends on them: the health
+// checks and the routing-control peers.
+func (st *starting) resolve() {
+	st.public, st.https, st.admin = map[string]string{}, map[string]string{}, map[string]string{}
+	for name, a := range st.local {
+		st.public[name] = a.public.Addr().String()
+		st.admin[name] = "http://" + a.admin.Addr().String()
+		if a.https != nil {
+			st.https[name] = a.https.Addr().String()
+		}
+	}
+	st.checks = healthChecks(st.t, st.public, st.https)
+	for _, r := range st.t.Regions {
+		addr := r.Control
+		if a, ok := st.local[r.Name]; ok {
+			addr = a.control.Addr().String()
+		}
+		st.controlPeers = append(st.controlPeers, control.Peer{ID: r.Name, RaftAddr: addr})
+	}
+	st.rules = controlRules(st.t)
+}
+
+// adminURL is a region's admin API: the actual one for a region running
+// here, else the topology's.
+func (st *starting) adminURL(name string) string {
+	if u, ok := st.admin[name]; ok {
+		return u
+	}
+	r, _ := st.t.Region(name)
+	return "http://" + r.Admin
+}
+
+// regionOptions builds how a region running here starts.
+func (st *starting) regionOptions(name string) (RegionOptions, error) {
+	t, w, local := st.t, st.wan, st.local[name]
+	r, _ := t.Region(name)
+	var peers []repl.Peer
+	for _, p := range t.Peers(name) {
+		peers = append(peers, repl.Peer{Name: p.Name, URL: st.adminURL(p.Name)})
+	}
+	ro := st.o.Replication
+	ro.Peers = peers
+	ro.Token = t.AdminToken
+	clients := map[string]*http.Client{}
+	for _, p := range peers {
+		clients[p.Name] = w.HTTPClient(name, p.Name)
+	}
+	ro.Client = func(peer string) *http.Client { return clients[peer] }
+	var tables []*store.Table
+	for _, tb := range t.TablesIn(name) {
+		tables = append(tables, storeTable(tb))
+	}
+	dial := func(ctx context.Context, to, network, addr string) (net.Conn, error) {
+		return w.DialContext(ctx, name, to, network, addr)
+	}
+	ropts := RegionOptions{
+		Name:           name,
+		Listener:       local.api,
+		AdminListener:  local.admin,
+		PublicListener: local.public,
+		AdminToken:     t.AdminToken,
+		AdminHandlers:  map[string]http.Handler{"/wan": w.Handler(), "/wan/": w.Handler()},
+		DataDir:        t.DataDirFor(name),
+		Credentials:    map[string]string{t.Credentials.AccessKey: t.Credentials.SecretKey},
+		ClockSkew:      r.ClockSkew,
+		ShutdownGrace:  st.o.ShutdownGrace,
+		Logger:         st.o.Logger,
+		Regions:        t.RegionNames(),
+		Replication:    &ro,
+		Tables:         tables,
+		Gatherers:      prometheus.Gatherers{st.procReg},
+		HealthChecks:   st.checks,
+		Control: &control.Options{
+			NodeID: name, Peers: st.controlPeers, Listener: local.control, Dial: dial,
+			DataDir: filepath.Join(t.DataDirFor(name), "control"),
+			Panel:   t.Routing.Controls.Panel,
+			Rules:   st.rules,
+		},
+		HealthDial: func(ctx context.Context, to, network, addr string) (net.Conn, error) {
+			if to == "" {
+				var d net.Dialer
+				return d.DialContext(ctx, network, addr)
+			}
+			return dial(ctx, to, network, addr)
+		},
+	}
+	var err error
+	if st.ca != nil {
+		ropts.PublicHTTPSListener = local.https
+		if ropts.TLS, err = serverTLS(st.ca, name, zoneNames(t), local.https.Addr()); err != nil {
+			return ropts, fmt.Errorf("node: region %s: %w", name, err)
+		}
+	}
+	if !t.App.Disabled {
+		verify, err := appVerifier(t, name)
+		if err != nil {
+			return ropts, err
+		}
+		ropts.App = appOptions(t, name, verify)
+	}
+	if ropts.UserApps, err = userApps(t, name, "http://"+local.api.Addr().String()); err != nil {
+		return ropts, err
+	}
+	return ropts, nil
+}
+
+// restartOptions turns how a region was started into how Restart starts it
+// again: on the same addresses, with new listeners.
+func restartOptions(ropts RegionOptions, region *Region) RegionOptions {
+	ropts.ControlListen = ropts.Control.Listener.Addr().String()
+	if ropts.PublicHTTPSListener != nil {
+		ropts.PublicHTTPSListen = ropts.PublicHTTPSListener.Addr().String()
+	}
+	ropts.PublicListen = ropts.PublicListener.Addr().String()
+	ropts.Listen = region.Addr().String()
+	ropts.AdminListen = region.AdminAddr().String()
+	ropts.Listener, ropts.AdminListener, ropts.PublicListener, ropts.PublicHTTPSListener = nil, nil, nil, nil
+	co := *ropts.Control
+	co.Listener = nil
+	ropts.Control = &co
+	return ropts
 }
 
 // WANLinks turns the topology's WAN section into the WAN's link settings.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,11 @@ func PollControls(t *topology.Topology, w *wan.WAN, log *slog.Logger) *ControlPo
 	}
 	go func() {
 		defer close(p.done)
+		defer func() {
+			if v := recover(); v != nil {
+				log.Error("the routing-control poller panicked; controls keep their last state", "panic", v, "stack", string(debug.Stack()))
+			}
+		}()
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
 		for {

@@ -313,11 +313,40 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 			}
 		}
 	}()
+	api, err := r.dataPlane()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.serve(api); err != nil {
+		return nil, err
+	}
+	if err := r.startBackground(); err != nil {
+		return nil, err
+	}
+	attrs := []any{"dynamodb", "http://" + r.listener.Addr().String(), "data", o.DataDir}
+	if o.PublicListener != nil {
+		attrs = append(attrs, "public", "http://"+o.PublicListener.Addr().String())
+	}
+	if o.PublicHTTPSListener != nil {
+		attrs = append(attrs, "public_https", "https://"+o.PublicHTTPSListener.Addr().String())
+	}
+	if o.AdminListener != nil {
+		attrs = append(attrs, "admin", "http://"+o.AdminListener.Addr().String())
+	}
+	log.Info("region serving", attrs...)
+	return r, nil
+}
+
+// dataPlane creates the region's tables from the topology, and makes its
+// DynamoDB API and its replicator (a region on its own still has one,
+// with no peers: it truncates the change log, which nobody else reads).
+func (r *Region) dataPlane() (*dynamo.Server, error) {
+	o := &r.opts
 	for _, t := range o.Tables {
 		if created, err := r.db.EnsureTable(t); err != nil {
 			return nil, fmt.Errorf("node: creating table %s: %w", t.Name, err)
 		} else if created {
-			log.Info("created global table", "table", t.Name, "replicas", t.LiveReplicas())
+			r.log.Info("created global table", "table", t.Name, "replicas", t.LiveReplicas())
 		}
 	}
 	creds := o.Credentials
@@ -342,8 +371,6 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// A region on its own still runs a replicator, with no peers: it
-	// truncates the change log, which nobody else will read.
 	var ro repl.Options
 	if o.Replication != nil {
 		ro = *o.Replication
@@ -352,10 +379,19 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 	if r.repl, err = repl.New(ro); err != nil {
 		return nil, err
 	}
+	return api, nil
+}
+
+// serve starts the region's HTTP servers: the DynamoDB endpoint, the
+// public endpoint with the apps (HTTP and HTTPS), and the admin API with
+// the services it serves.
+func (r *Region) serve(api *dynamo.Server) error {
+	o := &r.opts
 	ln := o.Listener
 	if ln == nil {
+		var err error
 		if ln, err = net.Listen("tcp", o.Listen); err != nil {
-			return nil, fmt.Errorf("node: region %s: %w", o.Name, err)
+			return fmt.Errorf("node: region %s: %w", o.Name, err)
 		}
 	}
 	r.listener = ln
@@ -364,65 +400,88 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 	mux.Handle("/", api)
 	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /health", r.serveHealth)
-	r.servers = append(r.servers, startServer(ln, mux, log))
+	r.servers = append(r.servers, startServer(ln, mux, r.log))
 	if o.App != nil {
 		ao := *o.App
 		ao.Region, ao.Endpoint, ao.Logger = o.Name, "http://"+ln.Addr().String(), o.Logger
 		ao.Writable = r.db.Healthy
+		var err error
 		if r.app, err = app.New(ao); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if o.PublicListener != nil {
 		pub := r.publicHandler(api, metrics)
-		r.servers = append(r.servers, startServer(o.PublicListener, pub, log))
+		r.servers = append(r.servers, startServer(o.PublicListener, pub, r.log))
 		if o.PublicHTTPSListener != nil {
-			r.servers = append(r.servers, startServer(tls.NewListener(o.PublicHTTPSListener, o.TLS), pub, log))
+			r.servers = append(r.servers, startServer(tls.NewListener(o.PublicHTTPSListener, o.TLS), pub, r.log))
 		}
 	}
-	if o.AdminListener != nil {
-		admin := http.NewServeMux()
-		admin.Handle("GET /metrics", metrics)
-		admin.HandleFunc("GET /status", r.serveStatus)
-		admin.Handle("/repl/", r.repl.Handler())
-		if o.Control != nil {
-			co := *o.Control
-			co.Logger, co.Registerer = o.Logger, r.registry // it adds the region itself
-			if r.control, err = control.New(co); err != nil {
-				return nil, err
-			}
-			admin.Handle("/controls", r.control.Handler())
-		}
-		if len(o.HealthChecks) > 0 {
-			if r.prober, err = health.NewProber(health.ProberOptions{
-				Vantage: o.Name, Checks: o.HealthChecks, Dial: o.HealthDial,
-				Logger: log, Registerer: r.registry,
-			}); err != nil {
-				return nil, err
-			}
-			admin.Handle(health.ReportPath, r.prober.Handler())
-		}
-		for pattern, h := range o.AdminHandlers {
-			admin.Handle(pattern, h)
-		}
-		r.servers = append(r.servers, startServer(o.AdminListener, requireToken(o.AdminToken, admin), log))
+	if o.AdminListener == nil {
+		return nil
 	}
+	admin, err := r.adminHandler(metrics)
+	if err != nil {
+		return err
+	}
+	r.servers = append(r.servers, startServer(o.AdminListener, requireToken(o.AdminToken, admin), r.log))
+	return nil
+}
+
+// adminHandler makes the admin API: status, replication for peers, the
+// routing-control node, health reports and the extra handlers.
+func (r *Region) adminHandler(metrics http.Handler) (http.Handler, error) {
+	o := &r.opts
+	admin := http.NewServeMux()
+	admin.Handle("GET /metrics", metrics)
+	admin.HandleFunc("GET /status", r.serveStatus)
+	admin.Handle("/repl/", r.repl.Handler())
+	if o.Control != nil {
+		co := *o.Control
+		co.Logger, co.Registerer = o.Logger, r.registry // it adds the region itself
+		var err error
+		if r.control, err = control.New(co); err != nil {
+			return nil, err
+		}
+		admin.Handle("/controls", r.control.Handler())
+	}
+	if len(o.HealthChecks) > 0 {
+		var err error
+		if r.prober, err = health.NewProber(health.ProberOptions{
+			Vantage: o.Name, Checks: o.HealthChecks, Dial: o.HealthDial,
+			Logger: r.log, Registerer: r.registry,
+		}); err != nil {
+			return nil, err
+		}
+		admin.Handle(health.ReportPath, r.prober.Handler())
+	}
+	for pattern, h := range o.AdminHandlers {
+		admin.Handle(pattern, h)
+	}
+	return admin, nil
+}
+
+// startBackground starts the region's background work, once it serves:
+// replication, health probes, the routing-control node, the reference
+// app's setup and the users' apps.
+func (r *Region) startBackground() error {
+	o := &r.opts
 	if err := r.repl.Start(); err != nil {
-		return nil, err
+		return err
 	}
 	if r.prober != nil {
 		if err := r.prober.Start(context.Background()); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if r.control != nil {
 		if err := r.control.Start(context.Background()); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if r.app != nil {
 		if err := r.app.Start(context.Background()); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, ua := range o.UserApps {
@@ -430,25 +489,14 @@ func StartRegion(o RegionOptions) (_ *Region, err error) {
 		po.Region, po.Logger = o.Name, o.Logger
 		sup, err := supervisor.New(po)
 		if err != nil {
-			return nil, fmt.Errorf("node: region %s: app %s: %w", o.Name, ua.Name, err)
+			return fmt.Errorf("node: region %s: app %s: %w", o.Name, ua.Name, err)
 		}
 		if err := sup.Start(context.Background()); err != nil {
-			return nil, err // it names the app, the region and the fix
+			return err // it names the app, the region and the fix
 		}
 		r.apps = append(r.apps, sup)
 	}
-	attrs := []any{"dynamodb", "http://" + ln.Addr().String(), "data", o.DataDir}
-	if o.PublicListener != nil {
-		attrs = append(attrs, "public", "http://"+o.PublicListener.Addr().String())
-	}
-	if o.PublicHTTPSListener != nil {
-		attrs = append(attrs, "public_https", "https://"+o.PublicHTTPSListener.Addr().String())
-	}
-	if o.AdminListener != nil {
-		attrs = append(attrs, "admin", "http://"+o.AdminListener.Addr().String())
-	}
-	log.Info("region serving", attrs...)
-	return r, nil
+	return nil
 }
 
 // serveHealth answers a health check: 200 while the region serves, 503

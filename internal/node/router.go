@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -67,6 +68,7 @@ type RouterOptions struct {
 type Router struct {
 	opts     RouterOptions
 	log      *slog.Logger
+	sub      *slog.Logger // for the router's services, which name their own component
 	geo      *geo.Table
 	monitor  *health.Monitor
 	prober   *health.Prober
@@ -96,9 +98,7 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 	t := o.Topology
 	rt := &t.Routing
 	log := o.Logger.With("component", "router")
-	// The router's services name their own component.
-	sub := o.Logger.With("region", RouterVantage)
-	r := &Router{opts: o, log: log, registry: prometheus.NewRegistry(), regionChecks: map[string][]string{}}
+	r := &Router{opts: o, log: log, sub: o.Logger.With("region", RouterVantage), registry: prometheus.NewRegistry(), regionChecks: map[string][]string{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	defer func() {
@@ -106,10 +106,60 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 			r.Shutdown(context.Background())
 		}
 	}()
-
 	if r.geo, err = geoTable(t); err != nil {
 		return nil, err
 	}
+	if err := r.startHealth(ctx); err != nil {
+		return nil, err
+	}
+	on := func(region string) bool { return true }
+	if o.Controls != nil {
+		on = o.Controls.On
+	}
+	if err := r.startDNS(ctx, on); err != nil {
+		return nil, err
+	}
+	if err := r.startFrontDoor(ctx, on); err != nil {
+		return nil, err
+	}
+	if rt.LatencyMode == "active" {
+		r.loop("measuring latency", func() { r.measureLatency(ctx) })
+	}
+	ln, err := listenFor("router admin API", "routing.admin", or(o.AdminListen, rt.Admin))
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(health.StatusPath, r.monitor.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(r.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /locations", r.serveLocations)
+	mux.HandleFunc("GET /status", r.serveStatus)
+	r.admin = startServer(ln, requireToken(t.AdminToken, mux), log)
+	udp, _ := r.dns.Addr()
+	log.Info("router serving", "dns", udp.String(), "front_door", "http://"+r.front.Addr().String(), "admin", "http://"+ln.Addr().String(), "zone", rt.Zone)
+	return r, nil
+}
+
+// loop runs fn, one of the router's background loops, in a goroutine of
+// its own that Shutdown waits for; a panic is logged, not fatal.
+func (r *Router) loop(what string, fn func()) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				r.log.Error("router loop panicked", "loop", what, "panic", p, "stack", string(debug.Stack()))
+			}
+		}()
+		fn()
+	}()
+}
+
+// startHealth starts health checking from the router's vantage point and
+// the collection of every region's reports, and notes which checks are
+// each region's own (its public endpoint's, not its apps').
+func (r *Router) startHealth(ctx context.Context) error {
+	o, t := &r.opts, r.opts.Topology
 	checks := healthChecks(t, o.Public, o.PublicHTTPS)
 	appChecks := map[string]bool{}
 	for _, a := range t.Apps {
@@ -129,11 +179,12 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 	// longer counts: a killed region's last word, that it is healthy, must
 	// not outlive the interval x threshold + one interval that failover
 	// promises.
-	if r.monitor, err = health.NewMonitor(health.MonitorOptions{Checks: checks, StaleIntervals: 2, Region: RouterVantage, Logger: sub, Registerer: r.registry}); err != nil {
-		return nil, err
+	var err error
+	if r.monitor, err = health.NewMonitor(health.MonitorOptions{Checks: checks, StaleIntervals: 2, Region: RouterVantage, Logger: r.sub, Registerer: r.registry}); err != nil {
+		return err
 	}
 	if err := r.monitor.Start(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	dial := func(ctx context.Context, to, network, addr string) (net.Conn, error) {
 		if to == "" {
@@ -145,24 +196,25 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 	if r.prober, err = health.NewProber(health.ProberOptions{
 		Vantage: RouterVantage, Checks: checks, Dial: dial,
 		Publish: func(rep health.Report) { r.monitor.Update(rep) },
-		Logger:  sub, Registerer: r.registry,
+		Logger:  r.sub, Registerer: r.registry,
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	if err := r.prober.Start(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	r.wg.Add(1)
-	go r.collectReports(ctx)
+	r.loop("collecting health reports", func() { r.collectReports(ctx) })
+	return nil
+}
 
-	on := func(region string) bool { return true }
-	if o.Controls != nil {
-		on = o.Controls.On
-	}
+// startDNS starts the authoritative DNS server.
+func (r *Router) startDNS(ctx context.Context, on func(string) bool) error {
+	o, rt := &r.opts, &r.opts.Topology.Routing
+	var err error
 	r.dns, err = dnsserver.New(dnsserver.Options{
 		Zone:       rt.Zone,
 		Addr:       or(o.DNSListen, rt.DNS),
-		RecordSets: recordSets(t, o.Public),
+		RecordSets: recordSets(o.Topology, o.Public),
 		Healthy:    r.monitor.Healthy,
 		RegionOn:   on,
 		Geo:        r.geo,
@@ -171,11 +223,19 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 		Registerer: r.registry,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := r.dns.Start(ctx); err != nil {
-		return nil, listenError("DNS server", "routing.dns", err)
+		return listenError("DNS server", "routing.dns", err)
 	}
+	return nil
+}
+
+// startFrontDoor starts the front door, on HTTP and (with TLS) HTTPS,
+// routing users' apps as services of their own.
+func (r *Router) startFrontDoor(ctx context.Context, on func(string) bool) (err error) {
+	o, t := &r.opts, r.opts.Topology
+	rt := &t.Routing
 	var regions []frontdoor.Region
 	for _, reg := range t.Regions {
 		regions = append(regions, frontdoor.Region{Name: reg.Name, URL: "http://" + publicAddr(t, o.Public, reg.Name)})
@@ -187,30 +247,36 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 			Healthy: func(region string) bool { return r.monitor.Healthy(a.HealthCheckID(region)) },
 		})
 	}
+	var lns []net.Listener
+	defer func() {
+		if err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+		}
+	}()
 	var tlsConf *tls.Config
 	var tlsLn net.Listener
 	if !t.TLS.Disabled {
 		if o.CA == nil {
 			if o.CA, err = certs.Open(certs.Options{Dir: t.CADir(), Logger: o.Logger}); err != nil {
-				return nil, fmt.Errorf("node: %w", err)
+				return fmt.Errorf("node: %w", err)
 			}
 		}
 		if tlsLn, err = listenFor("front door (HTTPS)", "routing.front_door_https", or(o.FrontDoorHTTPSListen, rt.FrontDoorHTTPS)); err != nil {
-			return nil, err
+			return err
 		}
+		lns = append(lns, tlsLn)
 		if tlsConf, err = serverTLS(o.CA, "front-door", zoneNames(t), tlsLn.Addr()); err != nil {
-			tlsLn.Close()
-			return nil, fmt.Errorf("node: front door: %w", err)
+			return fmt.Errorf("node: front door: %w", err)
 		}
 	}
 	fdLn, err := listenFor("front door", "routing.front_door", or(o.FrontDoorListen, rt.FrontDoor))
 	if err != nil {
-		if tlsLn != nil {
-			tlsLn.Close()
-		}
-		return nil, err
+		return err
 	}
-	r.front, err = frontdoor.New(frontdoor.Options{
+	lns = append(lns, fdLn)
+	if r.front, err = frontdoor.New(frontdoor.Options{
 		Listener:    fdLn,
 		TLSConfig:   tlsConf,
 		TLSListener: tlsLn,
@@ -222,39 +288,12 @@ func StartRouter(o RouterOptions) (_ *Router, err error) {
 		Transport: func(region string) http.RoundTripper {
 			return o.WAN.Transport(RouterVantage, region)
 		},
-		Logger:     sub,
+		Logger:     r.sub,
 		Registerer: r.registry,
-	})
-	if err != nil {
-		return nil, err
+	}); err != nil {
+		return err
 	}
-	if err != nil {
-		fdLn.Close()
-		if tlsLn != nil {
-			tlsLn.Close()
-		}
-		return nil, err
-	}
-	if err := r.front.Start(ctx); err != nil {
-		return nil, err
-	}
-	if rt.LatencyMode == "active" {
-		r.wg.Add(1)
-		go r.measureLatency(ctx)
-	}
-	ln, err := listenFor("router admin API", "routing.admin", or(o.AdminListen, rt.Admin))
-	if err != nil {
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	mux.Handle(health.StatusPath, r.monitor.Handler())
-	mux.Handle("GET /metrics", promhttp.HandlerFor(r.registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /locations", r.serveLocations)
-	mux.HandleFunc("GET /status", r.serveStatus)
-	r.admin = startServer(ln, requireToken(t.AdminToken, mux), log)
-	udp, _ := r.dns.Addr()
-	log.Info("router serving", "dns", udp.String(), "front_door", "http://"+r.front.Addr().String(), "admin", "http://"+ln.Addr().String(), "zone", rt.Zone)
-	return r, nil
+	return r.front.Start(ctx)
 }
 
 func or(a, b string) string {
@@ -367,7 +406,6 @@ func (r *Router) RegionHealthy(region string) bool {
 // collectReports fetches every region's health report, so that each region
 // counts as a vantage point.
 func (r *Router) collectReports(ctx context.Context) {
-	defer r.wg.Done()
 	t := r.opts.Topology
 	clients := map[string]*http.Client{}
 	for _, reg := range t.Regions {
@@ -413,7 +451,6 @@ func (r *Router) adminURL(region string) string {
 // connect through the WAN) and ranks regions for the router's own location
 // by it: the active latency mode, for deployments across real hosts.
 func (r *Router) measureLatency(ctx context.Context) {
-	defer r.wg.Done()
 	t := r.opts.Topology
 	samples := map[string][]time.Duration{}
 	tick := time.NewTicker(2 * time.Second)

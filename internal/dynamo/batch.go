@@ -148,14 +148,14 @@ func (s *Server) batchWriteItem(_ context.Context, body []byte) (any, error) {
 			var key attr.Item
 			switch {
 			case w.PutRequest != nil && w.DeleteRequest == nil:
-				p, err := s.planPut(name, w.PutRequest.Item, "", nil, nil, nil, "", "")
+				p, err := s.planPut(name, w.PutRequest.Item, &conditionParams{})
 				if err != nil {
 					return nil, err
 				}
 				op, t, key = p.op(), p.table, p.item
 				units[name] += writeUnits(p.item)
 			case w.DeleteRequest != nil && w.PutRequest == nil:
-				p, err := s.planDelete(name, w.DeleteRequest.Key, "", nil, nil, nil, "", "")
+				p, err := s.planDelete(name, w.DeleteRequest.Key, &conditionParams{})
 				if err != nil {
 					return nil, err
 				}

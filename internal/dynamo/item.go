@@ -69,39 +69,105 @@ func checkReturnOnFailure(rv string) error {
 	return validationErr("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]", rv)
 }
 
-// evalCondition evaluates a write's condition on the current item and
-// returns ConditionalCheckFailedException (with the item when asked) if it
-// does not hold.
-func evalCondition(c *expr.Condition, cur attr.Item, returnOnFailure string) error {
-	if c == nil {
+// conditionFailure is the error of a write whose condition does not hold:
+// ConditionalCheckFailedException, with the current item when
+// ReturnValuesOnConditionCheckFailure asks for it. It has a type of its own
+// so that a transaction tells it from its items' other errors with
+// errors.As; it unwraps to the DynamoDB error it answers with.
+type conditionFailure struct{ api *apiError }
+
+func (e *conditionFailure) Error() string { return e.api.Error() }
+func (e *conditionFailure) Unwrap() error { return e.api }
+
+// precondition is a write's checked condition.
+type precondition struct {
+	cond *expr.Condition // nil: none
+	// onFailure is ReturnValuesOnConditionCheckFailure.
+	onFailure string
+}
+
+// check evaluates the condition on the current item and returns a
+// *conditionFailure if it does not hold.
+func (p precondition) check(cur attr.Item) error {
+	if p.cond == nil {
 		return nil
 	}
-	ok, err := c.Eval(cur)
+	ok, err := p.cond.Eval(cur)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		var item attr.Item
-		if returnOnFailure == "ALL_OLD" {
+		if p.onFailure == "ALL_OLD" {
 			item = cur
 		}
-		return conditionFailed(item)
+		return &conditionFailure{api: conditionFailed(item)}
 	}
 	return nil
 }
 
-type putItemRequest struct {
-	TableName                           string
-	Item                                attr.Item
+// conditionParams are the condition parameters of a single-item write, with
+// the placeholder maps all of the write's expressions share. PutItem,
+// UpdateItem and DeleteItem decode them; batches and transactions fill in
+// those their items carry.
+type conditionParams struct {
 	ConditionExpression                 string
 	ExpressionAttributeNames            map[string]string
 	ExpressionAttributeValues           map[string]attr.Value
-	ReturnValues                        string
-	ReturnValuesOnConditionCheckFailure string
-	ReturnConsumedCapacity              string
-	ReturnItemCollectionMetrics         string
 	Expected                            map[string]expr.ExpectedAttributeValue
 	ConditionalOperator                 string
+	ReturnValuesOnConditionCheckFailure string
+}
+
+// exprSet starts the expression set of a write with these placeholders.
+func (c *conditionParams) exprSet() *exprSet {
+	return newExprSet(c.ExpressionAttributeNames, c.ExpressionAttributeValues)
+}
+
+// use records the condition's parameters in es, after any others the write
+// has, so that DynamoDB's messages list them in its order.
+func (c *conditionParams) use(es *exprSet) {
+	es.use(true, "ConditionExpression", c.ConditionExpression != "")
+	es.use(false, "Expected", c.Expected != nil)
+	es.use(false, "ConditionalOperator", c.ConditionalOperator != "")
+}
+
+// precondition parses the condition once es has been checked, and
+// validates ReturnValuesOnConditionCheckFailure after es is done.
+func (c *conditionParams) precondition(es *exprSet) (precondition, error) {
+	cond, err := es.conditionOf(c.ConditionExpression, c.Expected, c.ConditionalOperator)
+	if err != nil {
+		return precondition{}, err
+	}
+	if err := es.done(); err != nil {
+		return precondition{}, err
+	}
+	if err := checkReturnOnFailure(c.ReturnValuesOnConditionCheckFailure); err != nil {
+		return precondition{}, err
+	}
+	return precondition{cond: cond, onFailure: c.ReturnValuesOnConditionCheckFailure}, nil
+}
+
+// writeCondition validates and parses the condition of a write that has no
+// other expression, a PutItem or DeleteItem (or their parts of a batch or
+// transaction): a ConditionExpression with its placeholders, or the legacy
+// Expected and ConditionalOperator, never both.
+func writeCondition(c *conditionParams) (precondition, error) {
+	es := c.exprSet()
+	c.use(es)
+	if err := es.check(); err != nil {
+		return precondition{}, err
+	}
+	return c.precondition(es)
+}
+
+// writeParams are the parameters PutItem, UpdateItem and DeleteItem share.
+type writeParams struct {
+	TableName string
+	conditionParams
+	ReturnValues                string
+	ReturnConsumedCapacity      string
+	ReturnItemCollectionMetrics string
 }
 
 // writeResponse is the response of PutItem, UpdateItem and DeleteItem.
@@ -110,51 +176,87 @@ type writeResponse struct {
 	ConsumedCapacity *consumedCapacity `json:",omitempty"`
 }
 
+// itemWrite is a validated PutItem, UpdateItem or DeleteItem.
+type itemWrite interface {
+	op() store.Op
+	// updated lists the attributes UPDATED_OLD and UPDATED_NEW return.
+	updated() []expr.Path
+}
+
+// writeItem is the one path of PutItem, UpdateItem and DeleteItem, in
+// DynamoDB's order: it checks ReturnValues against those the operation
+// allows, plans the write (the operation's own validation), applies it
+// alone, and answers with the attributes ReturnValues asks for and the
+// capacity consumed.
+func (s *Server) writeItem(w *writeParams, plan func() (itemWrite, error), allowed ...string) (any, error) {
+	if err := checkReturnValues(w.ReturnValues, allowed...); err != nil {
+		return nil, err
+	}
+	p, err := plan()
+	if err != nil {
+		return nil, err
+	}
+	op := p.op()
+	out, err := s.db.Write([]store.Op{op}, store.WriteOptions{})
+	if err != nil {
+		return nil, err
+	}
+	old, cur := out[0].Old, out[0].New
+	return writeResponse{
+		Attributes:       returnedAttributes(w.ReturnValues, old, cur, p.updated()),
+		ConsumedCapacity: capacity(w.ReturnConsumedCapacity, op.Table, writeUnits(old, cur)),
+	}, nil
+}
+
+// returnedAttributes is what ReturnValues asks a write to answer with: the
+// item as it was or is, or only the attributes an update named (nil when it
+// has none of them).
+func returnedAttributes(rv string, old, cur attr.Item, updated []expr.Path) attr.Item {
+	switch rv {
+	case "ALL_OLD":
+		return old
+	case "ALL_NEW":
+		return cur
+	case "UPDATED_OLD", "UPDATED_NEW":
+		src := old
+		if rv == "UPDATED_NEW" {
+			src = cur
+		}
+		if src == nil || len(updated) == 0 {
+			return nil
+		}
+		if a := expr.Projection(updated).Apply(src); len(a) > 0 {
+			return a
+		}
+	}
+	return nil
+}
+
+type putItemRequest struct {
+	writeParams
+	Item attr.Item
+}
+
 // putPlan is a validated PutItem, also used by BatchWriteItem and
 // TransactWriteItems.
 type putPlan struct {
 	table *store.Table
 	item  attr.Item
-	cond  *expr.Condition
-	// onFailure is ReturnValuesOnConditionCheckFailure.
-	onFailure string
+	precondition
 }
 
 func (p *putPlan) op() store.Op {
 	return store.Op{Table: p.table.Name, Key: p.item, Apply: func(cur attr.Item) (attr.Item, store.Action, error) {
-		if err := evalCondition(p.cond, cur, p.onFailure); err != nil {
+		if err := p.check(cur); err != nil {
 			return nil, store.Keep, err
 		}
 		return p.item, store.Put, nil
 	}}
 }
 
-// writeCondition validates and parses the condition of a PutItem or
-// DeleteItem (or of their parts of a batch or transaction): a
-// ConditionExpression with its placeholders, or the legacy Expected and
-// ConditionalOperator, never both.
-func writeCondition(cond string, names map[string]string, values map[string]attr.Value, expected map[string]expr.ExpectedAttributeValue, condOp, onFailure string) (*expr.Condition, error) {
-	es := newExprSet(names, values)
-	es.use(true, "ConditionExpression", cond != "")
-	es.use(false, "Expected", expected != nil)
-	es.use(false, "ConditionalOperator", condOp != "")
-	if err := es.check(); err != nil {
-		return nil, err
-	}
-	c, err := es.conditionOf(cond, expected, condOp)
-	if err != nil {
-		return nil, err
-	}
-	if err := es.done(); err != nil {
-		return nil, err
-	}
-	if err := checkReturnOnFailure(onFailure); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
+func (p *putPlan) updated() []expr.Path { return nil }
 
-func (s *Server) planPut(table string, item attr.Item, cond string, names map[string]string, values map[string]attr.Value, expected map[string]expr.ExpectedAttributeValue, condOp string, onFailure string) (*putPlan, error) {
+func (s *Server) planPut(table string, item attr.Item, cond *conditionParams) (*putPlan, error) {
 	t, err := s.itemTable(table)
 	if err != nil {
 		return nil, err
@@ -165,11 +267,11 @@ func (s *Server) planPut(table string, item attr.Item, cond string, names map[st
 	if err := checkItemKey(t, item); err != nil {
 		return nil, err
 	}
-	c, err := writeCondition(cond, names, values, expected, condOp, onFailure)
+	pc, err := writeCondition(cond)
 	if err != nil {
 		return nil, err
 	}
-	return &putPlan{table: t, item: item, cond: c, onFailure: onFailure}, nil
+	return &putPlan{table: t, item: item, precondition: pc}, nil
 }
 
 func (s *Server) putItem(_ context.Context, body []byte) (any, error) {
@@ -177,22 +279,9 @@ func (s *Server) putItem(_ context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := checkReturnValues(req.ReturnValues, "ALL_OLD"); err != nil {
-		return nil, err
-	}
-	p, err := s.planPut(req.TableName, req.Item, req.ConditionExpression, req.ExpressionAttributeNames, req.ExpressionAttributeValues, req.Expected, req.ConditionalOperator, req.ReturnValuesOnConditionCheckFailure)
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.db.Write([]store.Op{p.op()}, store.WriteOptions{})
-	if err != nil {
-		return nil, err
-	}
-	resp := writeResponse{ConsumedCapacity: capacity(req.ReturnConsumedCapacity, p.table.Name, writeUnits(out[0].Old, p.item))}
-	if req.ReturnValues == "ALL_OLD" {
-		resp.Attributes = out[0].Old
-	}
-	return resp, nil
+	return s.writeItem(&req.writeParams, func() (itemWrite, error) {
+		return s.planPut(req.TableName, req.Item, &req.conditionParams)
+	}, "ALL_OLD")
 }
 
 type getItemRequest struct {
@@ -270,33 +359,23 @@ func (s *Server) getItem(_ context.Context, body []byte) (any, error) {
 }
 
 type updateItemRequest struct {
-	TableName                           string
-	Key                                 attr.Item
-	UpdateExpression                    string
-	ConditionExpression                 string
-	ExpressionAttributeNames            map[string]string
-	ExpressionAttributeValues           map[string]attr.Value
-	ReturnValues                        string
-	ReturnValuesOnConditionCheckFailure string
-	ReturnConsumedCapacity              string
-	ReturnItemCollectionMetrics         string
-	AttributeUpdates                    map[string]expr.AttributeValueUpdate
-	Expected                            map[string]expr.ExpectedAttributeValue
-	ConditionalOperator                 string
+	writeParams
+	Key              attr.Item
+	UpdateExpression string
+	AttributeUpdates map[string]expr.AttributeValueUpdate
 }
 
 // updatePlan is a validated UpdateItem, also used by TransactWriteItems.
 type updatePlan struct {
-	table     *store.Table
-	key       attr.Item
-	update    *expr.Update // nil: only make sure the item exists
-	cond      *expr.Condition
-	onFailure string
+	table  *store.Table
+	key    attr.Item
+	update *expr.Update // nil: only make sure the item exists
+	precondition
 }
 
 func (p *updatePlan) op() store.Op {
 	return store.Op{Table: p.table.Name, Key: p.key, Apply: func(cur attr.Item) (attr.Item, store.Action, error) {
-		if err := evalCondition(p.cond, cur, p.onFailure); err != nil {
+		if err := p.check(cur); err != nil {
 			return nil, store.Keep, err
 		}
 		base := cur
@@ -322,8 +401,14 @@ func (p *updatePlan) op() store.Op {
 	}}
 }
 
-func (s *Server) planUpdate(table string, key attr.Item, update, cond string, names map[string]string, values map[string]attr.Value,
-	updates map[string]expr.AttributeValueUpdate, expected map[string]expr.ExpectedAttributeValue, condOp, onFailure string) (*updatePlan, error) {
+func (p *updatePlan) updated() []expr.Path {
+	if p.update == nil {
+		return nil
+	}
+	return p.update.Paths()
+}
+
+func (s *Server) planUpdate(table string, key attr.Item, update string, updates map[string]expr.AttributeValueUpdate, cond *conditionParams) (*updatePlan, error) {
 	t, err := s.itemTable(table)
 	if err != nil {
 		return nil, err
@@ -331,16 +416,14 @@ func (s *Server) planUpdate(table string, key attr.Item, update, cond string, na
 	if err := checkKey(t, key); err != nil {
 		return nil, err
 	}
-	es := newExprSet(names, values)
+	es := cond.exprSet()
 	es.use(true, "UpdateExpression", update != "")
-	es.use(true, "ConditionExpression", cond != "")
 	es.use(false, "AttributeUpdates", updates != nil)
-	es.use(false, "Expected", expected != nil)
-	es.use(false, "ConditionalOperator", condOp != "")
+	cond.use(es)
 	if err := es.check(); err != nil {
 		return nil, err
 	}
-	p := &updatePlan{table: t, key: key, onFailure: onFailure}
+	p := &updatePlan{table: t, key: key}
 	switch {
 	case update != "":
 		if p.update, err = es.update(update); err != nil {
@@ -351,20 +434,12 @@ func (s *Server) planUpdate(table string, key attr.Item, update, cond string, na
 			return nil, err
 		}
 	}
-	if p.cond, err = es.conditionOf(cond, expected, condOp); err != nil {
+	if p.precondition, err = cond.precondition(es); err != nil {
 		return nil, err
 	}
-	if err := es.done(); err != nil {
-		return nil, err
-	}
-	if err := checkReturnOnFailure(onFailure); err != nil {
-		return nil, err
-	}
-	if p.update != nil {
-		for _, path := range p.update.Paths() {
-			if isKeyAttribute(t, path.Top()) {
-				return nil, validationErr("One or more parameter values were invalid: Cannot update attribute %s. This attribute is part of the key", path.Top())
-			}
+	for _, path := range p.updated() {
+		if isKeyAttribute(t, path.Top()) {
+			return nil, validationErr("One or more parameter values were invalid: Cannot update attribute %s. This attribute is part of the key", path.Top())
 		}
 	}
 	return p, nil
@@ -375,72 +450,37 @@ func (s *Server) updateItem(_ context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := checkReturnValues(req.ReturnValues, "ALL_OLD", "ALL_NEW", "UPDATED_OLD", "UPDATED_NEW"); err != nil {
-		return nil, err
-	}
-	p, err := s.planUpdate(req.TableName, req.Key, req.UpdateExpression, req.ConditionExpression, req.ExpressionAttributeNames,
-		req.ExpressionAttributeValues, req.AttributeUpdates, req.Expected, req.ConditionalOperator, req.ReturnValuesOnConditionCheckFailure)
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.db.Write([]store.Op{p.op()}, store.WriteOptions{})
-	if err != nil {
-		return nil, err
-	}
-	old, cur := out[0].Old, out[0].New
-	resp := writeResponse{ConsumedCapacity: capacity(req.ReturnConsumedCapacity, p.table.Name, writeUnits(old, cur))}
-	switch req.ReturnValues {
-	case "ALL_OLD":
-		resp.Attributes = old
-	case "ALL_NEW":
-		resp.Attributes = cur
-	case "UPDATED_OLD", "UPDATED_NEW":
-		src := old
-		if req.ReturnValues == "UPDATED_NEW" {
-			src = cur
-		}
-		if src != nil && p.update != nil {
-			if a := expr.Projection(p.update.Paths()).Apply(src); len(a) > 0 {
-				resp.Attributes = a
-			}
-		}
-	}
-	return resp, nil
+	return s.writeItem(&req.writeParams, func() (itemWrite, error) {
+		return s.planUpdate(req.TableName, req.Key, req.UpdateExpression, req.AttributeUpdates, &req.conditionParams)
+	}, "ALL_OLD", "ALL_NEW", "UPDATED_OLD", "UPDATED_NEW")
 }
 
 type deleteItemRequest struct {
-	TableName                           string
-	Key                                 attr.Item
-	ConditionExpression                 string
-	ExpressionAttributeNames            map[string]string
-	ExpressionAttributeValues           map[string]attr.Value
-	ReturnValues                        string
-	ReturnValuesOnConditionCheckFailure string
-	ReturnConsumedCapacity              string
-	ReturnItemCollectionMetrics         string
-	Expected                            map[string]expr.ExpectedAttributeValue
-	ConditionalOperator                 string
+	writeParams
+	Key attr.Item
 }
 
 // deletePlan is a validated DeleteItem, also used by BatchWriteItem and
-// TransactWriteItems.
+// TransactWriteItems, whose condition checks are deletePlans never
+// applied.
 type deletePlan struct {
-	table     *store.Table
-	key       attr.Item
-	cond      *expr.Condition
-	onFailure string
+	table *store.Table
+	key   attr.Item
+	precondition
 }
 
 func (p *deletePlan) op() store.Op {
 	return store.Op{Table: p.table.Name, Key: p.key, Apply: func(cur attr.Item) (attr.Item, store.Action, error) {
-		if err := evalCondition(p.cond, cur, p.onFailure); err != nil {
+		if err := p.check(cur); err != nil {
 			return nil, store.Keep, err
 		}
 		return nil, store.Delete, nil
 	}}
 }
 
-func (s *Server) planDelete(table string, key attr.Item, cond string, names map[string]string, values map[string]attr.Value, expected map[string]expr.ExpectedAttributeValue, condOp, onFailure string) (*deletePlan, error) {
+func (p *deletePlan) updated() []expr.Path { return nil }
+
+func (s *Server) planDelete(table string, key attr.Item, cond *conditionParams) (*deletePlan, error) {
 	t, err := s.itemTable(table)
 	if err != nil {
 		return nil, err
@@ -448,11 +488,11 @@ func (s *Server) planDelete(table string, key attr.Item, cond string, names map[
 	if err := checkKey(t, key); err != nil {
 		return nil, err
 	}
-	c, err := writeCondition(cond, names, values, expected, condOp, onFailure)
+	pc, err := writeCondition(cond)
 	if err != nil {
 		return nil, err
 	}
-	return &deletePlan{table: t, key: key, cond: c, onFailure: onFailure}, nil
+	return &deletePlan{table: t, key: key, precondition: pc}, nil
 }
 
 func (s *Server) deleteItem(_ context.Context, body []byte) (any, error) {
@@ -460,22 +500,7 @@ func (s *Server) deleteItem(_ context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := checkReturnValues(req.ReturnValues, "ALL_OLD"); err != nil {
-		return nil, err
-	}
-	p, err := s.planDelete(req.TableName, req.Key, req.ConditionExpression, req.ExpressionAttributeNames, req.ExpressionAttributeValues, req.Expected, req.ConditionalOperator, req.ReturnValuesOnConditionCheckFailure)
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.db.Write([]store.Op{p.op()}, store.WriteOptions{})
-	if err != nil {
-		return nil, err
-	}
-	resp := writeResponse{ConsumedCapacity: capacity(req.ReturnConsumedCapacity, p.table.Name, writeUnits(out[0].Old))}
-	if req.ReturnValues == "ALL_OLD" {
-		resp.Attributes = out[0].Old
-	}
-	return resp, nil
+	return s.writeItem(&req.writeParams, func() (itemWrite, error) {
+		return s.planDelete(req.TableName, req.Key, &req.conditionParams)
+	}, "ALL_OLD")
 }
-
-func isNotFound(err error) bool { return errors.Is(err, store.ErrTableNotFound) }

@@ -64,6 +64,8 @@ var (
 	mapType    = reflect.TypeOf(map[string]Value(nil))
 	listType   = reflect.TypeOf([]Value(nil))
 	strsType   = reflect.TypeOf([]string(nil))
+	binsType   = reflect.TypeOf([][]byte(nil))
+	valueType  = reflect.TypeOf(Value{})
 )
 
 // kindOf names the JSON kind starting at the next byte, for errors.
@@ -313,153 +315,204 @@ func (d *jsonDecoder) object(field string, typ reflect.Type, member func(key str
 }
 
 // value decodes one AttributeValue with the same results, and the same
-// validation, as decoding wireValue with encoding/json.
+// validation, as decoding wireValue with encoding/json: it reads the
+// object's members (member), then checks what needs the whole object
+// (valueState.finish).
 func (d *jsonDecoder) value(v *Value, depth int) error {
 	if depth > maxDecodeDepth {
 		return Invalidf("Nesting Levels have exceeded supported limits: Nested levels allowed is %d", MaxDepth)
 	}
 	*v = Value{}
-	var n int
-	var numStr string
-	var nullFalse bool
-	set := func(t Type) {
-		// A repeated member counts once, the last one winning, as with
-		// encoding/json.
-		if v.Type == Invalid || v.Type != t {
-			n++
-		}
-		v.Type = t
-	}
-	_, err := d.object("", reflect.TypeOf(Value{}), func(key string) error {
-		if d.null() {
-			return nil
-		}
-		switch key {
-		case "S":
-			s, err := d.str("S")
-			if err != nil {
-				return err
-			}
-			set(String)
-			v.Str = s
-		case "N":
-			s, err := d.str("N")
-			if err != nil {
-				return err
-			}
-			set(Number)
-			numStr = s
-		case "B":
-			b, err := d.binary("B")
-			if err != nil {
-				return err
-			}
-			set(Binary)
-			if b == nil {
-				b = []byte{}
-			}
-			v.Bin = b
-		case "BOOL":
-			b, err := d.boolean("BOOL")
-			if err != nil {
-				return err
-			}
-			set(Bool)
-			v.Bool = b
-		case "NULL":
-			b, err := d.boolean("NULL")
-			if err != nil {
-				return err
-			}
-			set(Null)
-			nullFalse = !b
-		case "M":
-			m := map[string]Value{}
-			_, err := d.object("M", mapType, func(k string) error {
-				var e Value
-				if err := d.value(&e, depth+1); err != nil {
-					return err
-				}
-				m[k] = e
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			set(Map)
-			v.M = m
-		case "L":
-			l := []Value{}
-			_, err := d.array("L", listType, func() error {
-				var e Value
-				if err := d.value(&e, depth+1); err != nil {
-					return err
-				}
-				l = append(l, e)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			set(List)
-			v.L = l
-		case "SS", "NS":
-			var ss []string
-			_, err := d.array(key, strsType, func() error {
-				s, err := d.str(key)
-				if err != nil {
-					return err
-				}
-				ss = append(ss, s)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if key == "SS" {
-				set(StringSet)
-			} else {
-				set(NumberSet)
-			}
-			v.Strs = ss
-		case "BS":
-			var bs [][]byte
-			_, err := d.array("BS", reflect.TypeOf([][]byte(nil)), func() error {
-				b, err := d.binary("BS")
-				if err != nil {
-					return err
-				}
-				bs = append(bs, b)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			set(BinarySet)
-			v.Bins = bs
-		default:
-			return d.skip(depth + 1)
-		}
-		return nil
-	})
+	var s valueState
+	_, err := d.object("", valueType, func(key string) error { return d.member(v, &s, key, depth) })
 	if err != nil {
 		return err
 	}
+	return s.finish(v)
+}
+
+// valueState is what value has read of one AttributeValue object besides
+// the value itself: what cannot be checked until the object ends. (It does
+// not hold the value: a pointer kept in it would make the compiler move
+// every decoded Value to the heap.)
+type valueState struct {
+	// types counts the type members read; exactly one is valid.
+	types int
+	// num is the text of the N member, parsed at the end.
+	num string
+	// nullFalse says the NULL member was false.
+	nullFalse bool
+}
+
+// set records that v has a member of type t. A repeated member counts
+// once, the last one winning, as with encoding/json.
+func (s *valueState) set(v *Value, t Type) {
+	if v.Type == Invalid || v.Type != t {
+		s.types++
+	}
+	v.Type = t
+}
+
+// member decodes the member named key of the AttributeValue object at
+// depth into v and s. A null member is absent; an unknown one is skipped.
+func (d *jsonDecoder) member(v *Value, s *valueState, key string, depth int) error {
+	if d.null() {
+		return nil
+	}
+	switch key {
+	case "S":
+		str, err := d.str("S")
+		if err != nil {
+			return err
+		}
+		s.set(v, String)
+		v.Str = str
+	case "N":
+		str, err := d.str("N")
+		if err != nil {
+			return err
+		}
+		s.set(v, Number)
+		s.num = str
+	case "B":
+		b, err := d.binary("B")
+		if err != nil {
+			return err
+		}
+		s.set(v, Binary)
+		if b == nil {
+			b = []byte{}
+		}
+		v.Bin = b
+	case "BOOL":
+		b, err := d.boolean("BOOL")
+		if err != nil {
+			return err
+		}
+		s.set(v, Bool)
+		v.Bool = b
+	case "NULL":
+		b, err := d.boolean("NULL")
+		if err != nil {
+			return err
+		}
+		s.set(v, Null)
+		s.nullFalse = !b
+	case "M":
+		m, err := d.mapMember(depth)
+		if err != nil {
+			return err
+		}
+		s.set(v, Map)
+		v.M = m
+	case "L":
+		l, err := d.listMember(depth)
+		if err != nil {
+			return err
+		}
+		s.set(v, List)
+		v.L = l
+	case "SS", "NS":
+		ss, err := d.stringsMember(key)
+		if err != nil {
+			return err
+		}
+		if key == "SS" {
+			s.set(v, StringSet)
+		} else {
+			s.set(v, NumberSet)
+		}
+		v.Strs = ss
+	case "BS":
+		bs, err := d.binariesMember()
+		if err != nil {
+			return err
+		}
+		s.set(v, BinarySet)
+		v.Bins = bs
+	default:
+		return d.skip(depth + 1)
+	}
+	return nil
+}
+
+// mapMember decodes the object of an M member of a value at depth.
+func (d *jsonDecoder) mapMember(depth int) (map[string]Value, error) {
+	m := map[string]Value{}
+	_, err := d.object("M", mapType, func(k string) error {
+		var e Value
+		if err := d.value(&e, depth+1); err != nil {
+			return err
+		}
+		m[k] = e
+		return nil
+	})
+	return m, err
+}
+
+// listMember decodes the array of an L member of a value at depth.
+func (d *jsonDecoder) listMember(depth int) ([]Value, error) {
+	l := []Value{}
+	_, err := d.array("L", listType, func() error {
+		var e Value
+		if err := d.value(&e, depth+1); err != nil {
+			return err
+		}
+		l = append(l, e)
+		return nil
+	})
+	return l, err
+}
+
+// stringsMember decodes the array of an SS or NS member (key); an empty
+// array is nil, for finish to refuse.
+func (d *jsonDecoder) stringsMember(key string) ([]string, error) {
+	var ss []string
+	_, err := d.array(key, strsType, func() error {
+		s, err := d.str(key)
+		if err != nil {
+			return err
+		}
+		ss = append(ss, s)
+		return nil
+	})
+	return ss, err
+}
+
+// binariesMember decodes the array of a BS member; an empty array is nil,
+// for finish to refuse.
+func (d *jsonDecoder) binariesMember() ([][]byte, error) {
+	var bs [][]byte
+	_, err := d.array("BS", binsType, func() error {
+		b, err := d.binary("BS")
+		if err != nil {
+			return err
+		}
+		bs = append(bs, b)
+		return nil
+	})
+	return bs, err
+}
+
+// finish checks what needs the whole object: exactly one type, a number
+// within DynamoDB's limits (stored in canonical form), NULL true, sets
+// valid.
+func (s *valueState) finish(v *Value) error {
 	switch {
-	case n == 0:
+	case s.types == 0:
 		return Invalidf("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
-	case n > 1:
+	case s.types > 1:
 		return Invalidf("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
 	}
 	switch v.Type {
 	case Number:
-		c, err := ParseNumber(numStr)
+		c, err := ParseNumber(s.num)
 		if err != nil {
 			return err
 		}
 		v.Str = c
 	case Null:
-		if nullFalse {
+		if s.nullFalse {
 			return Invalidf("One or more parameter values were invalid: Null attribute value types must have the value of true")
 		}
 	case StringSet, NumberSet, BinarySet:

@@ -30,6 +30,15 @@
 // queries read the first QueryLimit items of a random partition, so a
 // preloaded table keeps every get and query a hit whatever the mix.
 //
+// RunReplication (replication.go) is the replication benchmark behind
+// `gyre bench replication`: PutItems at a steady rate into one region of a
+// Gyre topology, and the lag of those writes in every other region as the
+// regions measure it, read from their admin APIs. Its caller first fills
+// Regions and calls Regions.Open, which points the ReplicationOptions at a
+// running topology (from its file), at running regions (by admin URL), or
+// at regions it starts in this process; after the run, the caller calls
+// the stop func Open returned.
+//
 // The deterministic parts — option checks, mix parsing and picking, the key
 // layout, the pacing schedule, histogram merging and the report arithmetic —
 // are plain functions tested without a server; the workers in run.go own the

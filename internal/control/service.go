@@ -146,17 +146,9 @@ func cloneRulesOrNil(rules []Rule) []Rule {
 func (s *Service) Start(ctx context.Context) (err error) {
 	s.life.Lock()
 	defer s.life.Unlock()
-	s.mu.Lock()
-	switch {
-	case s.mu.stopping:
-		s.mu.Unlock()
-		return ErrStopped
-	case s.mu.started:
-		s.mu.Unlock()
-		return errors.New("control: Start called twice")
+	if err := s.markStarted(); err != nil {
+		return err
 	}
-	s.mu.started = true
-	s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		s.opts.Listener.Close()
 		return err
@@ -172,8 +164,66 @@ func (s *Service) Start(ctx context.Context) (err error) {
 		}
 	}()
 
+	st, err := s.openStorage()
+	if err != nil {
+		return err
+	}
+	closers = append(closers, st.store.Close)
+	m, trans := s.openTransport()
+	closers = append(closers, m.Close, trans.Close)
+
+	conf := s.raftConfig()
+	recovered, err := s.bootstrapOrRecover(conf, st, trans)
+	if err != nil {
+		return err
+	}
+	r, err := raft.NewRaft(conf, &fsm{s: s, stable: st.store}, st.logs, st.store, st.snaps, trans)
+	if err != nil {
+		return fmt.Errorf("control: starting raft: %w", err)
+	}
+	s.mu.Lock()
+	s.raft = r
+	s.mu.Unlock()
+	s.trans, s.mux, s.store = trans, m, st.store
+	m.start()
+	s.startLoops(r)
+
+	s.mu.Lock()
+	s.mu.running = true
+	s.publishLocked()
+	s.mu.Unlock()
+	s.log.Info("control node started", "peers", len(s.opts.Peers), "raft_addr", s.peers[s.id], "recovered", recovered)
+	return nil
+}
+
+// markStarted records that Start was called, refusing a second call and a
+// call after Shutdown.
+func (s *Service) markStarted() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.mu.stopping:
+		return ErrStopped
+	case s.mu.started:
+		return errors.New("control: Start called twice")
+	}
+	s.mu.started = true
+	return nil
+}
+
+// raftStorage is the Raft state in the data directory: the log and stable
+// store (one bolt file), a cache in front of its log, and the snapshots.
+type raftStorage struct {
+	store *raftboltdb.BoltStore
+	logs  *raft.LogCache
+	snaps *raft.FileSnapshotStore
+}
+
+// openStorage creates the data directory if need be and opens the Raft
+// state in it. On error it closes what it opened.
+func (s *Service) openStorage() (_ *raftStorage, err error) {
 	if err := os.MkdirAll(s.opts.DataDir, 0o755); err != nil {
-		return fmt.Errorf("control: creating the data directory: %w", err)
+		return nil, fmt.Errorf("control: creating the data directory: %w", err)
 	}
 	store, err := raftboltdb.New(raftboltdb.Options{
 		Path: filepath.Join(s.opts.DataDir, "raft.db"),
@@ -181,55 +231,64 @@ func (s *Service) Start(ctx context.Context) (err error) {
 		BoltOptions: &bbolt.Options{Timeout: time.Second},
 	})
 	if err != nil {
-		return fmt.Errorf("control: opening the raft log in %s: %w", s.opts.DataDir, err)
+		return nil, fmt.Errorf("control: opening the raft log in %s: %w", s.opts.DataDir, err)
 	}
-	closers = append(closers, store.Close)
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
 	logs, err := raft.NewLogCache(256, store)
 	if err != nil {
-		return fmt.Errorf("control: %w", err)
+		return nil, fmt.Errorf("control: %w", err)
 	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(s.opts.DataDir, 2, s.hlog.Named("snapshots"))
 	if err != nil {
-		return fmt.Errorf("control: opening the snapshot store: %w", err)
+		return nil, fmt.Errorf("control: opening the snapshot store: %w", err)
 	}
+	return &raftStorage{store: store, logs: logs, snaps: snaps}, nil
+}
 
+// openTransport builds Raft's transport over a mux on Options.Listener,
+// which also serves the changes peers forward. The mux is not started.
+func (s *Service) openTransport() (*mux, *raft.NetworkTransport) {
 	m := newMux(s.opts.Listener, Peer{ID: s.id, RaftAddr: s.peers[s.id]}, s.opts.Peers, s.opts.Dial, s.log, s.serveForward)
-	closers = append(closers, m.Close)
 	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  streamLayer{m},
 		MaxPool: 3,
 		Timeout: 5 * time.Second,
 		Logger:  s.hlog.Named("transport"),
 	})
-	closers = append(closers, trans.Close)
+	return m, trans
+}
 
-	conf := s.raftConfig()
-	has, err := raft.HasExistingState(logs, store, snaps)
+// bootstrapOrRecover recovers the view this node last applied when the data
+// directory holds Raft state (and reports recovered), and otherwise
+// bootstraps the group with every peer as a voter.
+func (s *Service) bootstrapOrRecover(conf *raft.Config, st *raftStorage, trans raft.Transport) (recovered bool, err error) {
+	has, err := raft.HasExistingState(st.logs, st.store, st.snaps)
 	if err != nil {
-		return fmt.Errorf("control: reading the raft state in %s: %w", s.opts.DataDir, err)
+		return false, fmt.Errorf("control: reading the raft state in %s: %w", s.opts.DataDir, err)
 	}
 	if has {
-		s.recoverView(logs, store, snaps)
-	} else {
-		var voters raft.Configuration
-		for _, p := range s.opts.Peers {
-			voters.Servers = append(voters.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RaftAddr)})
-		}
-		if err := raft.BootstrapCluster(conf, logs, store, snaps, trans, voters); err != nil {
-			return fmt.Errorf("control: bootstrapping the raft group: %w", err)
-		}
-		s.log.Info("raft group bootstrapped", "voters", len(voters.Servers), "data_dir", s.opts.DataDir)
+		s.recoverView(st.logs, st.store, st.snaps)
+		return true, nil
 	}
-	r, err := raft.NewRaft(conf, &fsm{s: s, stable: store}, logs, store, snaps, trans)
-	if err != nil {
-		return fmt.Errorf("control: starting raft: %w", err)
+	var voters raft.Configuration
+	for _, p := range s.opts.Peers {
+		voters.Servers = append(voters.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RaftAddr)})
 	}
-	s.mu.Lock()
-	s.raft = r
-	s.mu.Unlock()
-	s.trans, s.mux, s.store = trans, m, store
-	m.start()
+	if err := raft.BootstrapCluster(conf, st.logs, st.store, st.snaps, trans, voters); err != nil {
+		return false, fmt.Errorf("control: bootstrapping the raft group: %w", err)
+	}
+	s.log.Info("raft group bootstrapped", "voters", len(voters.Servers), "data_dir", s.opts.DataDir)
+	return false, nil
+}
 
+// startLoops starts the loops that follow r: one observes leadership and
+// state changes, the other reconciles the replicated configuration with
+// Options, woken at once if r is already the leader.
+func (s *Service) startLoops(r *raft.Raft) {
 	s.obsCh = make(chan raft.Observation, 16)
 	s.obs = raft.NewObserver(s.obsCh, false, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
@@ -249,12 +308,6 @@ func (s *Service) Start(ctx context.Context) (err error) {
 		default:
 		}
 	}
-	s.mu.Lock()
-	s.mu.running = true
-	s.publishLocked()
-	s.mu.Unlock()
-	s.log.Info("control node started", "peers", len(s.opts.Peers), "raft_addr", s.peers[s.id], "recovered", has)
-	return nil
 }
 
 // raftConfig is the Raft configuration of the node.

@@ -158,10 +158,7 @@ func (globalRand) IntN(n int) int { return rand.IntN(n) }
 
 // ensureDefaults fills the zero fields of o with their defaults.
 func (o *Options) ensureDefaults() {
-	if o.Zone == "" {
-		o.Zone = DefaultZone
-	}
-	o.Zone = strings.ToLower(dns.Fqdn(o.Zone))
+	o.Zone = zoneName(o.Zone)
 	if o.Addr == "" {
 		o.Addr = DefaultAddr
 	}
@@ -216,7 +213,7 @@ func (o *Options) ensureDefaults() {
 // sets, which compile checks.
 func (o *Options) validate() []error {
 	var errs []error
-	if _, ok := dns.IsDomainName(o.Zone); !ok || o.Zone == "." {
+	if !validZone(o.Zone) {
 		errs = append(errs, fmt.Errorf("dnsserver: Options.Zone %q is not a domain name", o.Zone))
 	}
 	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
@@ -237,6 +234,22 @@ func (o *Options) validate() []error {
 		}
 	}
 	return errs
+}
+
+// zoneName returns a zone as the server keeps it: lower case and fully
+// qualified, DefaultZone when empty.
+func zoneName(zone string) string {
+	if zone == "" {
+		zone = DefaultZone
+	}
+	return strings.ToLower(dns.Fqdn(zone))
+}
+
+// validZone reports whether a zone, as zoneName returns it, is a domain
+// name other than the root.
+func validZone(zone string) bool {
+	_, ok := dns.IsDomainName(zone)
+	return ok && zone != "."
 }
 
 // ttlSeconds converts a TTL to whole seconds, refusing negative values,

@@ -151,32 +151,126 @@ type record struct {
 // supportedTypes are the record set types.
 var supportedTypes = map[string]uint16{"A": dns.TypeA, "AAAA": dns.TypeAAAA, "CNAME": dns.TypeCNAME, "TXT": dns.TypeTXT}
 
-// compile validates the options' record sets against the rest of the
-// options and builds the zone, reporting every problem at once. serial is
-// the SOA serial to answer.
-func compile(o *Options, sets []RecordSet, serial uint32) (*zone, error) {
-	c := &compiler{o: o, z: &zone{origin: o.Zone, names: map[string]*node{}}, nsAddrs: map[*set]bool{}}
-	c.z.names[o.Zone] = &node{}
-	c.nameServers(serial)
-	for i := range sets {
-		c.set(i, sets[i])
+// CanonicalType returns a supported record set type as the server spells
+// it, upper case as Route 53 writes types ("a" is A: types match in any
+// case), and any other string as it is.
+func CanonicalType(typ string) string {
+	if u := strings.ToUpper(typ); supportedTypes[u] != 0 {
+		return u
 	}
-	c.aliases()
+	return typ
+}
+
+// CanonicalPolicy returns a routing policy as the server spells it, lower
+// case like the Policy constants (policies match in any case), and any
+// other string, the empty one included, as it is.
+func CanonicalPolicy(policy string) string {
+	switch l := strings.ToLower(policy); l {
+	case PolicySimple, PolicyWeighted, PolicyLatency, PolicyFailover, PolicyMultivalue:
+		return l
+	}
+	return policy
+}
+
+// CanonicalFailover returns a failover role as the server spells it, upper
+// case like Primary and Secondary, Route 53's spelling (roles match in any
+// case), and any other string as it is.
+func CanonicalFailover(role string) string {
+	switch u := strings.ToUpper(role); u {
+	case Primary, Secondary:
+		return u
+	}
+	return role
+}
+
+// Problem is one thing wrong with a record set, as CheckRecordSets reports
+// it: where it is, by index and field name, and what it is.
+type Problem struct {
+	// Set is the index of the record set in the slice checked.
+	Set int
+	// Record is the index of the record in the set's Records, or -1 when
+	// the problem is the set's.
+	Record int
+	// Field names the field at fault as RecordSet (when Record is -1) or
+	// Record name it: "Type", "Policy", "Weight", or "Values[2]" for one
+	// value. Empty when no one field is.
+	Field string
+	// Msg says what is wrong, with the bad value when there is one.
+	Msg string
+}
+
+// CheckRecordSets reports every problem with sets as the record sets of
+// zone (written as Options.Zone; empty is DefaultZone), in the words New
+// and SetRecordSets use, with the set, record and field of each. It checks
+// the sets by themselves and against one another, which is every rule but
+// those that depend on the rest of the Options: New and SetRecordSets also
+// refuse latency records of regions Options.Geo lacks, and sets that
+// collide with the name servers' addresses. The problems are in the order
+// of the sets. It returns an error, and no problems, when zone is not a
+// domain name.
+func CheckRecordSets(zone string, sets []RecordSet) ([]Problem, error) {
+	o := Options{Zone: zoneName(zone)}
+	if !validZone(o.Zone) {
+		return nil, fmt.Errorf("dnsserver: zone %q is not a domain name", o.Zone)
+	}
+	c := newCompiler(&o, true)
+	c.recordSets(sets)
+	return c.problems, nil
+}
+
+// compile validates the record sets, against the rest of the options too,
+// and builds the zone, reporting every problem at once. serial is the SOA
+// serial to answer.
+func compile(o *Options, sets []RecordSet, serial uint32) (*zone, error) {
+	c := newCompiler(o, false)
+	c.nameServers(serial)
+	c.recordSets(sets)
 	if err := errors.Join(c.errs...); err != nil {
 		return nil, err
 	}
 	return c.z, nil
 }
 
+// compiler builds a zone, collecting every problem on the way: as the
+// errors New returns and, for the record sets, as Problems too.
 type compiler struct {
-	o       *Options
-	z       *zone
-	nsAddrs map[*set]bool // the name servers' address sets
-	errs    []error
+	o        *Options
+	alone    bool // the record sets are checked by themselves: o has no Geo or name servers to check them against
+	z        *zone
+	nsAddrs  map[*set]bool   // the name servers' address sets
+	placed   []*set          // the record sets in the zone, in the order given
+	index    map[*set]int    // the index of each placed set among those given
+	recIndex map[*record]int // the index of each record in its set as given
+	errs     []error
+	problems []Problem
+}
+
+func newCompiler(o *Options, alone bool) *compiler {
+	c := &compiler{
+		o: o, alone: alone, z: &zone{origin: o.Zone, names: map[string]*node{}},
+		nsAddrs: map[*set]bool{}, index: map[*set]int{}, recIndex: map[*record]int{},
+	}
+	c.z.names[o.Zone] = &node{}
+	return c
 }
 
 func (c *compiler) errorf(format string, args ...any) {
 	c.errs = append(c.errs, fmt.Errorf("dnsserver: "+format, args...))
+}
+
+// report records a record set problem; where names the set (and record)
+// in the error New returns, such as `record set 2 (api A): record "x"`.
+func (c *compiler) report(where string, p Problem) {
+	c.problems = append(c.problems, p)
+	c.errs = append(c.errs, fmt.Errorf("dnsserver: %s: %s", where, p.Msg))
+}
+
+// recordSets compiles the record sets, then resolves their aliases.
+func (c *compiler) recordSets(sets []RecordSet) {
+	for i := range sets {
+		c.set(i, sets[i])
+	}
+	c.aliases()
 }
 
 // qualify turns a configured name into a lower-case fully qualified name,
@@ -332,22 +426,60 @@ func (c *compiler) nameServers(serial uint32) {
 	c.z.negSOA = &neg
 }
 
-// set compiles the i-th record set.
-func (c *compiler) set(i int, rs RecordSet) {
-	where := fmt.Sprintf("record set %d (%s %s)", i, rs.Name, rs.Type)
-	bad := func(format string, args ...any) { c.errorf(where+": "+format, args...) }
+// setCompiler compiles one record set: the state its steps share.
+type setCompiler struct {
+	c    *compiler
+	i    int       // the set's index among those given
+	rs   RecordSet // the set as given
+	s    *set      // the set compiled
+	norm RecordSet // the set as accepted, for Server.RecordSets
 
-	fqdn, inZone, err := c.qualify(rs.Name)
+	ids, regions           map[string]bool // of the records so far
+	primaries, secondaries int
+}
+
+// set compiles the i-th record set, in steps: its own fields, the number
+// of its records, each record, its failover roles, and its place in the
+// zone.
+func (c *compiler) set(i int, rs RecordSet) {
+	sc := &setCompiler{c: c, i: i, rs: rs, ids: map[string]bool{}, regions: map[string]bool{}}
+	sc.fields()
+	sc.count()
+	for j, r := range rs.Records {
+		sc.record(j, r)
+	}
+	sc.failoverRoles()
+	sc.place()
+}
+
+// bad reports a problem with field of the set, or of its j-th record when
+// j >= 0.
+func (sc *setCompiler) bad(j int, field, format string, args ...any) {
+	where := fmt.Sprintf("record set %d (%s %s)", sc.i, sc.rs.Name, sc.rs.Type)
+	if j >= 0 {
+		if id := sc.rs.Records[j].ID; id != "" {
+			where += fmt.Sprintf(": record %q", id)
+		} else {
+			where += fmt.Sprintf(": record %d", j)
+		}
+	}
+	sc.c.report(where, Problem{Set: sc.i, Record: j, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// fields checks and normalises the set's name, type, TTL and policy.
+func (sc *setCompiler) fields() {
+	rs := sc.rs
+	fqdn, inZone, err := sc.c.qualify(rs.Name)
 	switch {
 	case err != nil:
-		bad("name %v", err)
+		sc.bad(-1, "Name", "name %v", err)
 	case !inZone:
-		bad("name %s is outside the zone %s", fqdn, c.z.origin)
+		sc.bad(-1, "Name", "name %s is outside the zone %s", fqdn, sc.c.z.origin)
 	}
-	typ := strings.ToUpper(rs.Type)
+	typ := CanonicalType(rs.Type)
 	rrtype, ok := supportedTypes[typ]
 	if !ok {
-		bad("type %q is not one of A, AAAA, CNAME, TXT", rs.Type)
+		sc.bad(-1, "Type", "record type %q is not A, AAAA, CNAME or TXT", rs.Type)
 	}
 	ttl := rs.TTL
 	if ttl == 0 {
@@ -355,127 +487,182 @@ func (c *compiler) set(i int, rs RecordSet) {
 	}
 	ttlSec, err := ttlSeconds(ttl)
 	if err != nil {
-		bad("TTL %v", err)
+		sc.bad(-1, "TTL", "TTL %v", err)
 	}
-	policy := strings.ToLower(rs.Policy)
+	policy := CanonicalPolicy(rs.Policy)
 	if policy == "" {
 		policy = PolicySimple
 	}
 	switch policy {
 	case PolicySimple, PolicyWeighted, PolicyLatency, PolicyFailover, PolicyMultivalue:
 	default:
-		bad("policy %q is not one of simple, weighted, latency, failover, multivalue", rs.Policy)
+		sc.bad(-1, "Policy", "policy %q is not simple, latency, failover, weighted or multivalue", rs.Policy)
 	}
-	s := &set{name: fqdn, rrtype: rrtype, typ: typ, ttl: ttlSec, policy: policy}
-	norm := RecordSet{Name: fqdn, Type: typ, TTL: ttl, Policy: policy}
+	sc.s = &set{name: fqdn, rrtype: rrtype, typ: typ, ttl: ttlSec, policy: policy}
+	sc.norm = RecordSet{Name: fqdn, Type: typ, TTL: ttl, Policy: policy}
+}
 
-	switch n := len(rs.Records); {
+// count checks the number of records against the policy, and the policy
+// against the type.
+func (sc *setCompiler) count() {
+	switch n := len(sc.rs.Records); {
 	case n == 0:
-		bad("has no records")
-	case policy == PolicySimple && n != 1:
-		bad("a simple record set has exactly one record (with any number of values); it has %d", n)
+		sc.bad(-1, "Records", "a record set needs at least one record; this one has no records")
+	case sc.s.policy == PolicySimple && n != 1:
+		sc.bad(-1, "Records", "a simple record set has exactly one record (with any number of values); it has %d", n)
 	}
-	if rrtype == dns.TypeCNAME && policy == PolicyMultivalue {
-		bad("a CNAME record set cannot be multivalue")
+	if sc.s.rrtype == dns.TypeCNAME && sc.s.policy == PolicyMultivalue {
+		sc.bad(-1, "Policy", "a CNAME record set cannot be multivalue")
 	}
-	ids, regions := map[string]bool{}, map[string]bool{}
-	var primaries, secondaries int
-	for j, r := range rs.Records {
-		rwhere := fmt.Sprintf("record %d", j)
-		if r.ID != "" {
-			rwhere = fmt.Sprintf("record %q", r.ID)
-		}
-		rbad := func(format string, args ...any) { bad(rwhere+": "+format, args...) }
-		rec := &record{id: r.ID, eth: r.EvaluateTargetHealth, check: r.HealthCheck, region: r.Region, weight: r.Weight}
-		nr := r
-		nr.Failover = strings.ToUpper(r.Failover)
+}
 
-		if policy != PolicySimple {
-			switch {
-			case r.ID == "":
-				rbad("a %s record needs an ID", policy)
-			case ids[r.ID]:
-				rbad("duplicate ID")
-			}
-			ids[r.ID] = true
-		}
+// record compiles the j-th record of the set, in steps: its ID, its data
+// (values or an alias), its health fields, its region, its weight and its
+// failover role.
+func (sc *setCompiler) record(j int, r Record) {
+	rec := &record{id: r.ID, eth: r.EvaluateTargetHealth, check: r.HealthCheck, region: r.Region, weight: r.Weight}
+	nr := r
+	nr.Failover = CanonicalFailover(r.Failover)
+	sc.id(j, r)
+	sc.data(j, r, rec, &nr)
+	sc.health(j, r)
+	sc.region(j, r)
+	sc.weight(j, r)
+	sc.failover(j, r, nr.Failover, rec)
+	sc.s.records = append(sc.s.records, rec)
+	sc.c.recIndex[rec] = j
+	sc.norm.Records = append(sc.norm.Records, nr)
+}
+
+// id checks that every record but a simple one has an ID of its own.
+func (sc *setCompiler) id(j int, r Record) {
+	if sc.s.policy == PolicySimple {
+		return
+	}
+	switch {
+	case r.ID == "":
+		sc.bad(j, "ID", "a %s record needs an ID", sc.s.policy)
+	case sc.ids[r.ID]:
+		sc.bad(j, "ID", "duplicate ID %q: another record of the set has it", r.ID)
+	}
+	sc.ids[r.ID] = true
+}
+
+// data compiles the record's values or its alias, exactly one of which it
+// has; nr gets them normalised.
+func (sc *setCompiler) data(j int, r Record, rec *record, nr *Record) {
+	switch {
+	case len(r.Values) > 0 && r.Alias != "":
+		sc.bad(j, "Alias", "has both values and an alias")
+	case len(r.Values) == 0 && r.Alias == "":
+		sc.bad(j, "Values", "has neither values nor an alias")
+	case r.Alias != "":
+		target, inZone, err := sc.c.qualify(r.Alias)
 		switch {
-		case len(r.Values) > 0 && r.Alias != "":
-			rbad("has both values and an alias")
-		case len(r.Values) == 0 && r.Alias == "":
-			rbad("has neither values nor an alias")
-		case r.Alias != "":
-			target, inZone, err := c.qualify(r.Alias)
-			switch {
-			case err != nil:
-				rbad("alias %v", err)
-			case !inZone:
-				rbad("alias %s is outside the zone", target)
-			case policy == PolicyMultivalue:
-				rbad("multivalue records cannot be aliases")
-			}
-			rec.aliasName, nr.Alias = target, target
-		default:
-			rec.rrs, nr.Values = c.values(rrtype, r.Values, rbad)
+		case err != nil:
+			sc.bad(j, "Alias", "alias %v", err)
+		case !inZone:
+			sc.bad(j, "Alias", "alias %s is outside the zone", target)
+		case sc.s.policy == PolicyMultivalue:
+			sc.bad(j, "Alias", "multivalue records cannot be aliases")
 		}
-		if r.EvaluateTargetHealth && r.Alias == "" {
-			rbad("EvaluateTargetHealth applies to aliases only")
-		}
-		if policy == PolicySimple {
-			if r.HealthCheck != "" {
-				rbad("simple records have no health check (use another policy)")
+		rec.aliasName, nr.Alias = target, target
+	default:
+		rec.rrs, nr.Values = values(sc.s.rrtype, r.Values, func(k int, format string, args ...any) {
+			field := "Values"
+			if k >= 0 {
+				field = fmt.Sprintf("Values[%d]", k)
 			}
-			if r.Region != "" {
-				rbad("simple records have no region (use another policy)")
-			}
+			sc.bad(j, field, format, args...)
+		})
+	}
+}
+
+// health checks the fields health checking reads: EvaluateTargetHealth is
+// for aliases, and simple records are not health checked at all.
+func (sc *setCompiler) health(j int, r Record) {
+	if r.EvaluateTargetHealth && r.Alias == "" {
+		sc.bad(j, "EvaluateTargetHealth", "EvaluateTargetHealth applies to aliases only")
+	}
+	if sc.s.policy == PolicySimple {
+		if r.HealthCheck != "" {
+			sc.bad(j, "HealthCheck", "simple records have no health check (use another policy)")
 		}
 		if r.Region != "" {
-			if policy == PolicyLatency && c.o.Geo != nil && !knownRegion(c.o.Geo, r.Region) {
-				rbad("region %q is not one of Options.Geo's regions", r.Region)
-			}
-			if policy == PolicyLatency && regions[r.Region] {
-				rbad("another record of the set is in region %q", r.Region)
-			}
-			regions[r.Region] = true
-		} else if policy == PolicyLatency {
-			rbad("a latency record needs a region")
+			sc.bad(j, "Region", "simple records have no region (use another policy)")
 		}
-		if policy == PolicyLatency && c.o.Geo == nil && j == 0 {
-			bad("latency records need Options.Geo")
-		}
-		switch {
-		case policy == PolicyWeighted && (r.Weight < 0 || r.Weight > 255):
-			rbad("weight %d is outside 0..255", r.Weight)
-		case policy != PolicyWeighted && r.Weight != 0:
-			rbad("weight applies to weighted records only")
-		}
-		switch nr.Failover {
-		case "":
-			if policy == PolicyFailover {
-				rbad("a failover record is PRIMARY or SECONDARY")
-			}
-		case Primary, Secondary:
-			if policy != PolicyFailover {
-				rbad("failover role applies to failover records only")
-			}
-			if nr.Failover == Primary {
-				primaries++
-				rec.primary = true
-			} else {
-				secondaries++
-			}
-		default:
-			rbad("failover %q is not PRIMARY or SECONDARY", r.Failover)
-		}
-		s.records = append(s.records, rec)
-		norm.Records = append(norm.Records, nr)
 	}
-	if policy == PolicyFailover && len(rs.Records) > 0 && (primaries != 1 || secondaries > 1) {
-		bad("a failover set has one PRIMARY and at most one SECONDARY; it has %d and %d", primaries, secondaries)
+}
+
+// region checks the record's region: each latency record has one, its
+// own within the set, and one of Options.Geo's.
+func (sc *setCompiler) region(j int, r Record) {
+	latency := sc.s.policy == PolicyLatency
+	againstGeo := latency && !sc.c.alone
+	g := sc.c.o.Geo
+	if r.Region != "" {
+		if againstGeo && g != nil && !knownRegion(g, r.Region) {
+			sc.bad(j, "Region", "region %q is not one of Options.Geo's regions", r.Region)
+		}
+		if latency && sc.regions[r.Region] {
+			sc.bad(j, "Region", "another record of the set is in region %q", r.Region)
+		}
+		sc.regions[r.Region] = true
+	} else if latency {
+		sc.bad(j, "Region", "a latency record needs a region")
 	}
-	if policy == PolicyFailover && len(rs.Records) > 0 && !s.records[0].primary {
-		// Keep the primary first: choose relies on it.
-		slices.SortStableFunc(s.records, func(a, b *record) int {
+	if againstGeo && g == nil && j == 0 {
+		sc.bad(-1, "Policy", "latency records need Options.Geo")
+	}
+}
+
+// weight checks the record's weight: 0..255 in a weighted set, 0
+// elsewhere.
+func (sc *setCompiler) weight(j int, r Record) {
+	switch weighted := sc.s.policy == PolicyWeighted; {
+	case weighted && (r.Weight < 0 || r.Weight > 255):
+		sc.bad(j, "Weight", "weight %d is outside 0..255", r.Weight)
+	case !weighted && r.Weight != 0:
+		sc.bad(j, "Weight", "weight applies to weighted records only; this %s record has weight %d", sc.s.policy, r.Weight)
+	}
+}
+
+// failover checks the record's failover role (role, in canonical case):
+// PRIMARY or SECONDARY in a failover set, none elsewhere. It counts the
+// roles for failoverRoles.
+func (sc *setCompiler) failover(j int, r Record, role string, rec *record) {
+	failover := sc.s.policy == PolicyFailover
+	switch role {
+	case "":
+		if failover {
+			sc.bad(j, "Failover", "a failover record is PRIMARY or SECONDARY")
+		}
+	case Primary, Secondary:
+		if !failover {
+			sc.bad(j, "Failover", "failover role applies to failover records only; this %s record has %q", sc.s.policy, r.Failover)
+		}
+		if role == Primary {
+			sc.primaries++
+			rec.primary = true
+		} else {
+			sc.secondaries++
+		}
+	default:
+		sc.bad(j, "Failover", "failover %q is not PRIMARY or SECONDARY", r.Failover)
+	}
+}
+
+// failoverRoles checks that a failover set has one PRIMARY and at most one
+// SECONDARY, and puts the PRIMARY first: choose relies on it.
+func (sc *setCompiler) failoverRoles() {
+	if sc.s.policy != PolicyFailover || len(sc.rs.Records) == 0 {
+		return
+	}
+	if sc.primaries != 1 || sc.secondaries > 1 {
+		sc.bad(-1, "Records", "a failover set has one PRIMARY and at most one SECONDARY; it has %d and %d", sc.primaries, sc.secondaries)
+	}
+	if !sc.s.records[0].primary {
+		slices.SortStableFunc(sc.s.records, func(a, b *record) int {
 			switch {
 			case a.primary == b.primary:
 				return 0
@@ -485,28 +672,36 @@ func (c *compiler) set(i int, rs RecordSet) {
 			return 1
 		})
 	}
-	if fqdn == "" || rrtype == 0 {
+}
+
+// place adds the set to the zone, refusing a CNAME at the apex, a second
+// set of the same name and type, and any other set beside a CNAME.
+func (sc *setCompiler) place() {
+	c, s := sc.c, sc.s
+	if s.name == "" || s.rrtype == 0 {
 		return
 	}
-	if fqdn == c.z.origin && rrtype == dns.TypeCNAME {
-		bad("the zone's apex cannot have a CNAME (it has SOA and NS records)")
+	if s.name == c.z.origin && s.rrtype == dns.TypeCNAME {
+		sc.bad(-1, "Type", "the zone's apex cannot have a CNAME (it has SOA and NS records)")
 	}
-	n := c.addName(fqdn)
+	n := c.addName(s.name)
 	if n.sets == nil {
 		n.sets = map[uint16]*set{}
 	}
 	switch {
-	case c.nsAddrs[n.sets[rrtype]]:
-		bad("%s already has %s records: the name server's addresses (Options.NameServers)", fqdn, typ)
-	case n.sets[rrtype] != nil:
-		bad("another record set has the same name and type")
-	case rrtype == dns.TypeCNAME && len(n.sets) > 0, rrtype != dns.TypeCNAME && n.sets[dns.TypeCNAME] != nil:
-		bad("a name with a CNAME record set has no other record set")
+	case c.nsAddrs[n.sets[s.rrtype]]:
+		sc.bad(-1, "Name", "%s already has %s records: the name server's addresses (Options.NameServers)", s.name, s.typ)
+	case n.sets[s.rrtype] != nil:
+		sc.bad(-1, "Name", "another record set has the same name and type")
+	case s.rrtype == dns.TypeCNAME && len(n.sets) > 0, s.rrtype != dns.TypeCNAME && n.sets[dns.TypeCNAME] != nil:
+		sc.bad(-1, "Name", "a name with a CNAME record set has no other record set")
 	}
-	if n.sets[rrtype] == nil {
-		n.sets[rrtype] = s
+	if n.sets[s.rrtype] == nil {
+		n.sets[s.rrtype] = s
+		c.placed = append(c.placed, s)
+		c.index[s] = sc.i
 	}
-	c.z.sets = append(c.z.sets, norm)
+	c.z.sets = append(c.z.sets, sc.norm)
 }
 
 // knownRegion reports whether region is one of t's regions: the default
@@ -517,33 +712,34 @@ func knownRegion(t *geo.Table, region string) bool {
 }
 
 // values parses a record's values into resource records with empty
-// headers, and returns them normalised for display.
-func (c *compiler) values(rrtype uint16, values []string, bad func(string, ...any)) ([]dns.RR, []string) {
+// headers, and returns them normalised for display. It reports a problem
+// with the k-th value to bad, or with the values as a whole as k = -1.
+func values(rrtype uint16, values []string, bad func(k int, format string, args ...any)) ([]dns.RR, []string) {
 	var rrs []dns.RR
 	norm := make([]string, 0, len(values))
 	seen := map[string]bool{}
-	for _, v := range values {
+	for k, v := range values {
 		var rr dns.RR
 		n := v
 		switch rrtype {
 		case dns.TypeA:
 			ip, err := netip.ParseAddr(v)
 			if err != nil || !ip.Is4() {
-				bad("%q is not an IPv4 address", v)
+				bad(k, "%q is not an IPv4 address", v)
 				continue
 			}
 			rr, n = &dns.A{A: net.IP(ip.AsSlice())}, ip.String()
 		case dns.TypeAAAA:
 			ip, err := netip.ParseAddr(v)
 			if err != nil || !ip.Is6() || ip.Is4In6() || ip.Zone() != "" {
-				bad("%q is not an IPv6 address", v)
+				bad(k, "%q is not an IPv6 address", v)
 				continue
 			}
 			rr, n = &dns.AAAA{AAAA: net.IP(ip.AsSlice())}, ip.String()
 		case dns.TypeCNAME:
 			n = strings.ToLower(dns.Fqdn(v))
 			if err := checkName(n); err != nil || n == "." {
-				bad("CNAME target %q is not a host name", v)
+				bad(k, "CNAME target %q is not a host name", v)
 				continue
 			}
 			rr = &dns.CNAME{Target: n}
@@ -551,7 +747,7 @@ func (c *compiler) values(rrtype uint16, values []string, bad func(string, ...an
 			rr = &dns.TXT{Txt: txtStrings(v)}
 		}
 		if seen[n] {
-			bad("duplicate value %q", v)
+			bad(k, "duplicate value %q", v)
 			continue
 		}
 		seen[n] = true
@@ -559,7 +755,7 @@ func (c *compiler) values(rrtype uint16, values []string, bad func(string, ...an
 		norm = append(norm, n)
 	}
 	if rrtype == dns.TypeCNAME && len(values) != 1 {
-		bad("a CNAME record has exactly one value; it has %d", len(values))
+		bad(-1, "a CNAME record has exactly one value; it has %d", len(values))
 	}
 	return rrs, norm
 }
@@ -579,21 +775,23 @@ func txtStrings(v string) []string {
 }
 
 // aliases resolves alias targets and refuses missing targets, type
-// mismatches and loops.
+// mismatches and loops. Only record sets have aliases: the name servers'
+// address sets are targets at most.
 func (c *compiler) aliases() {
-	for _, n := range c.z.names {
-		for _, s := range n.sets {
-			for _, r := range s.records {
-				if r.aliasName == "" {
-					continue
-				}
-				tn := c.z.names[r.aliasName]
-				if tn == nil || tn.sets[s.rrtype] == nil {
-					c.errorf("record set %s %s: record %q: alias target %s has no %s record set", s.name, s.typ, r.id, r.aliasName, s.typ)
-					continue
-				}
-				r.alias = tn.sets[s.rrtype]
+	for _, s := range c.placed {
+		for _, r := range s.records {
+			if r.aliasName == "" {
+				continue
 			}
+			tn := c.z.names[r.aliasName]
+			if tn == nil || tn.sets[s.rrtype] == nil {
+				c.report(fmt.Sprintf("record set %s %s: record %q", s.name, s.typ, r.id), Problem{
+					Set: c.index[s], Record: c.recIndex[r], Field: "Alias",
+					Msg: fmt.Sprintf("alias target %s has no %s record set", r.aliasName, s.typ),
+				})
+				continue
+			}
+			r.alias = tn.sets[s.rrtype]
 		}
 	}
 	// Depth-first search for loops; state 1 is on the path, 2 is done.
@@ -615,17 +813,15 @@ func (c *compiler) aliases() {
 		state[s] = 2
 		return true
 	}
-	var looped []string
-	for _, n := range c.z.names {
-		for _, s := range n.sets {
-			if state[s] == 0 && !visit(s) {
-				looped = append(looped, s.name+" "+s.typ)
-			}
+	var looped []*set
+	for _, s := range c.placed {
+		if state[s] == 0 && !visit(s) {
+			looped = append(looped, s)
 		}
 	}
-	slices.Sort(looped)
-	for _, l := range looped {
-		c.errorf("record set %s: aliases form a loop", l)
+	slices.SortFunc(looped, func(a, b *set) int { return strings.Compare(a.name+" "+a.typ, b.name+" "+b.typ) })
+	for _, s := range looped {
+		c.report("record set "+s.name+" "+s.typ, Problem{Set: c.index[s], Record: -1, Msg: "aliases form a loop"})
 	}
 }
 

@@ -81,6 +81,7 @@ func toAPIError(err error) (*apiError, bool) {
 	var ae *apiError
 	var ve *attr.ValidationError
 	var nf *store.NotFoundError
+	var ke *store.KeyError
 	var se *json.SyntaxError
 	var ute *json.UnmarshalTypeError
 	var sigErr *sigv4.Error
@@ -90,6 +91,16 @@ func toAPIError(err error) (*apiError, bool) {
 		return ae, ae.Status < 500
 	case errors.As(err, &ve):
 		return validationErr("%s", ve.Msg), true
+	case errors.As(err, &ke):
+		if msg, ok := keyErrorMessage(ke); ok {
+			return validationErr("%s", msg), true
+		}
+	case errors.Is(err, store.ErrItemTooLarge):
+		return validationErr("Item size has exceeded the maximum allowed size"), true
+	case errors.Is(err, store.ErrDuplicateItem):
+		return validationErr("Transaction request cannot include multiple operations on one item"), true
+	case errors.Is(err, store.ErrBadStartKey):
+		return validationErr("The provided starting key is invalid: The provided key element does not match the schema"), true
 	case errors.As(err, &nf) && nf.Kind == "index":
 		return validationErr("The table does not have the specified index: %s", nf.Name), true
 	case errors.Is(err, store.ErrTableNotFound):
@@ -119,6 +130,36 @@ func toAPIError(err error) (*apiError, bool) {
 		return newError(http.StatusInternalServerError, nsDynamo+"InternalServerError", "Internal server error: %s", err.Error()), true
 	}
 	return internalErr(), false
+}
+
+// keyErrorMessage is DynamoDB's message for a key that does not fit the
+// table's or an index's key schema.
+func keyErrorMessage(e *store.KeyError) (string, bool) {
+	switch e.Err {
+	case store.ErrKeyMissing:
+		return fmt.Sprintf("One or more parameter values were invalid: Missing the key %s in the item", e.Attr), true
+	case store.ErrKeyType:
+		if e.Index != "" {
+			return fmt.Sprintf("One or more parameter values were invalid: Type mismatch for Index Key %s Expected: %v Actual: %v IndexName: %s", e.Attr, e.Want, e.Got, e.Index), true
+		}
+		return fmt.Sprintf("One or more parameter values were invalid: Type mismatch for key %s expected: %v actual: %v", e.Attr, e.Want, e.Got), true
+	case store.ErrKeyEmpty:
+		kind := "string"
+		if e.Got == attr.Binary {
+			kind = "binary"
+		}
+		if e.Index != "" {
+			return fmt.Sprintf("One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty %s value. IndexName: %s, IndexKey: %s", kind, e.Index, e.Attr), true
+		}
+		return fmt.Sprintf("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty %s value. Key: %s", kind, e.Attr), true
+	case store.ErrKeyTooLarge:
+		kind := "hashkey"
+		if e.Sort {
+			kind = "rangekey"
+		}
+		return fmt.Sprintf("One or more parameter values were invalid: Size of %s has exceeded the maximum size limit of%d bytes", kind, e.Limit), true
+	}
+	return "", false
 }
 
 // tableNameOf extracts the table name store.ErrTableExists was wrapped with.

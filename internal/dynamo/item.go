@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"math"
 
 	"github.com/gyre-dev/gyre/internal/attr"
@@ -107,9 +106,11 @@ func (p precondition) check(cur attr.Item) error {
 }
 
 // conditionParams are the condition parameters of a single-item write, with
-// the placeholder maps all of the write's expressions share. PutItem,
-// UpdateItem and DeleteItem decode them; batches and transactions fill in
-// those their items carry.
+// the placeholder maps all of the write's expressions share, as PutItem,
+// UpdateItem and DeleteItem carry them; batches and transactions fill in
+// those their items carry. (The three requests list these fields themselves
+// rather than embed this struct, which would cost encoding/json allocations
+// on every request.)
 type conditionParams struct {
 	ConditionExpression                 string
 	ExpressionAttributeNames            map[string]string
@@ -161,15 +162,6 @@ func writeCondition(c *conditionParams) (precondition, error) {
 	return c.precondition(es)
 }
 
-// writeParams are the parameters PutItem, UpdateItem and DeleteItem share.
-type writeParams struct {
-	TableName string
-	conditionParams
-	ReturnValues                string
-	ReturnConsumedCapacity      string
-	ReturnItemCollectionMetrics string
-}
-
 // writeResponse is the response of PutItem, UpdateItem and DeleteItem.
 type writeResponse struct {
 	Attributes       attr.Item         `json:",omitempty"`
@@ -188,8 +180,8 @@ type itemWrite interface {
 // allows, plans the write (the operation's own validation), applies it
 // alone, and answers with the attributes ReturnValues asks for and the
 // capacity consumed.
-func (s *Server) writeItem(w *writeParams, plan func() (itemWrite, error), allowed ...string) (any, error) {
-	if err := checkReturnValues(w.ReturnValues, allowed...); err != nil {
+func (s *Server) writeItem(returnValues, returnCapacity string, plan func() (itemWrite, error), allowed ...string) (any, error) {
+	if err := checkReturnValues(returnValues, allowed...); err != nil {
 		return nil, err
 	}
 	p, err := plan()
@@ -203,8 +195,8 @@ func (s *Server) writeItem(w *writeParams, plan func() (itemWrite, error), allow
 	}
 	old, cur := out[0].Old, out[0].New
 	return writeResponse{
-		Attributes:       returnedAttributes(w.ReturnValues, old, cur, p.updated()),
-		ConsumedCapacity: capacity(w.ReturnConsumedCapacity, op.Table, writeUnits(old, cur)),
+		Attributes:       returnedAttributes(returnValues, old, cur, p.updated()),
+		ConsumedCapacity: capacity(returnCapacity, op.Table, writeUnits(old, cur)),
 	}, nil
 }
 
@@ -233,8 +225,29 @@ func returnedAttributes(rv string, old, cur attr.Item, updated []expr.Path) attr
 }
 
 type putItemRequest struct {
-	writeParams
-	Item attr.Item
+	TableName                           string
+	Item                                attr.Item
+	ConditionExpression                 string
+	ExpressionAttributeNames            map[string]string
+	ExpressionAttributeValues           map[string]attr.Value
+	ReturnValues                        string
+	ReturnValuesOnConditionCheckFailure string
+	ReturnConsumedCapacity              string
+	ReturnItemCollectionMetrics         string
+	Expected                            map[string]expr.ExpectedAttributeValue
+	ConditionalOperator                 string
+}
+
+// condition returns the request's condition parameters.
+func (r *putItemRequest) condition() *conditionParams {
+	return &conditionParams{
+		ConditionExpression:                 r.ConditionExpression,
+		ExpressionAttributeNames:            r.ExpressionAttributeNames,
+		ExpressionAttributeValues:           r.ExpressionAttributeValues,
+		Expected:                            r.Expected,
+		ConditionalOperator:                 r.ConditionalOperator,
+		ReturnValuesOnConditionCheckFailure: r.ReturnValuesOnConditionCheckFailure,
+	}
 }
 
 // putPlan is a validated PutItem, also used by BatchWriteItem and
@@ -279,8 +292,8 @@ func (s *Server) putItem(_ context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	return s.writeItem(&req.writeParams, func() (itemWrite, error) {
-		return s.planPut(req.TableName, req.Item, &req.conditionParams)
+	return s.writeItem(req.ReturnValues, req.ReturnConsumedCapacity, func() (itemWrite, error) {
+		return s.planPut(req.TableName, req.Item, req.condition())
 	}, "ALL_OLD")
 }
 
@@ -359,10 +372,31 @@ func (s *Server) getItem(_ context.Context, body []byte) (any, error) {
 }
 
 type updateItemRequest struct {
-	writeParams
-	Key              attr.Item
-	UpdateExpression string
-	AttributeUpdates map[string]expr.AttributeValueUpdate
+	TableName                           string
+	Key                                 attr.Item
+	UpdateExpression                    string
+	AttributeUpdates                    map[string]expr.AttributeValueUpdate
+	ConditionExpression                 string
+	ExpressionAttributeNames            map[string]string
+	ExpressionAttributeValues           map[string]attr.Value
+	ReturnValues                        string
+	ReturnValuesOnConditionCheckFailure string
+	ReturnConsumedCapacity              string
+	ReturnItemCollectionMetrics         string
+	Expected                            map[string]expr.ExpectedAttributeValue
+	ConditionalOperator                 string
+}
+
+// condition returns the request's condition parameters.
+func (r *updateItemRequest) condition() *conditionParams {
+	return &conditionParams{
+		ConditionExpression:                 r.ConditionExpression,
+		ExpressionAttributeNames:            r.ExpressionAttributeNames,
+		ExpressionAttributeValues:           r.ExpressionAttributeValues,
+		Expected:                            r.Expected,
+		ConditionalOperator:                 r.ConditionalOperator,
+		ReturnValuesOnConditionCheckFailure: r.ReturnValuesOnConditionCheckFailure,
+	}
 }
 
 // updatePlan is a validated UpdateItem, also used by TransactWriteItems.
@@ -370,6 +404,8 @@ type updatePlan struct {
 	table  *store.Table
 	key    attr.Item
 	update *expr.Update // nil: only make sure the item exists
+	// paths are the update's paths, found once.
+	paths []expr.Path
 	precondition
 }
 
@@ -389,7 +425,7 @@ func (p *updatePlan) op() store.Op {
 		if err != nil {
 			return nil, store.Keep, err
 		}
-		if cur == nil && len(next) == len(p.key) && len(p.update.Paths()) > 0 {
+		if cur == nil && len(next) == len(p.key) && len(p.paths) > 0 {
 			// An update that only removes attributes (REMOVE, DELETE from a
 			// set) does not create the item it names, as in DynamoDB; an
 			// update with no actions at all does. Its outcome, no item,
@@ -401,12 +437,7 @@ func (p *updatePlan) op() store.Op {
 	}}
 }
 
-func (p *updatePlan) updated() []expr.Path {
-	if p.update == nil {
-		return nil
-	}
-	return p.update.Paths()
-}
+func (p *updatePlan) updated() []expr.Path { return p.paths }
 
 func (s *Server) planUpdate(table string, key attr.Item, update string, updates map[string]expr.AttributeValueUpdate, cond *conditionParams) (*updatePlan, error) {
 	t, err := s.itemTable(table)
@@ -437,7 +468,10 @@ func (s *Server) planUpdate(table string, key attr.Item, update string, updates 
 	if p.precondition, err = cond.precondition(es); err != nil {
 		return nil, err
 	}
-	for _, path := range p.updated() {
+	if p.update != nil {
+		p.paths = p.update.Paths()
+	}
+	for _, path := range p.paths {
 		if isKeyAttribute(t, path.Top()) {
 			return nil, validationErr("One or more parameter values were invalid: Cannot update attribute %s. This attribute is part of the key", path.Top())
 		}
@@ -450,19 +484,40 @@ func (s *Server) updateItem(_ context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	return s.writeItem(&req.writeParams, func() (itemWrite, error) {
-		return s.planUpdate(req.TableName, req.Key, req.UpdateExpression, req.AttributeUpdates, &req.conditionParams)
+	return s.writeItem(req.ReturnValues, req.ReturnConsumedCapacity, func() (itemWrite, error) {
+		return s.planUpdate(req.TableName, req.Key, req.UpdateExpression, req.AttributeUpdates, req.condition())
 	}, "ALL_OLD", "ALL_NEW", "UPDATED_OLD", "UPDATED_NEW")
 }
 
 type deleteItemRequest struct {
-	writeParams
-	Key attr.Item
+	TableName                           string
+	Key                                 attr.Item
+	ConditionExpression                 string
+	ExpressionAttributeNames            map[string]string
+	ExpressionAttributeValues           map[string]attr.Value
+	ReturnValues                        string
+	ReturnValuesOnConditionCheckFailure string
+	ReturnConsumedCapacity              string
+	ReturnItemCollectionMetrics         string
+	Expected                            map[string]expr.ExpectedAttributeValue
+	ConditionalOperator                 string
+}
+
+// condition returns the request's condition parameters.
+func (r *deleteItemRequest) condition() *conditionParams {
+	return &conditionParams{
+		ConditionExpression:                 r.ConditionExpression,
+		ExpressionAttributeNames:            r.ExpressionAttributeNames,
+		ExpressionAttributeValues:           r.ExpressionAttributeValues,
+		Expected:                            r.Expected,
+		ConditionalOperator:                 r.ConditionalOperator,
+		ReturnValuesOnConditionCheckFailure: r.ReturnValuesOnConditionCheckFailure,
+	}
 }
 
 // deletePlan is a validated DeleteItem, also used by BatchWriteItem and
-// TransactWriteItems, whose condition checks are deletePlans never
-// applied.
+// TransactWriteItems, whose ConditionCheck is a deletePlan's condition
+// without its delete.
 type deletePlan struct {
 	table *store.Table
 	key   attr.Item
@@ -500,7 +555,7 @@ func (s *Server) deleteItem(_ context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	return s.writeItem(&req.writeParams, func() (itemWrite, error) {
-		return s.planDelete(req.TableName, req.Key, &req.conditionParams)
+	return s.writeItem(req.ReturnValues, req.ReturnConsumedCapacity, func() (itemWrite, error) {
+		return s.planDelete(req.TableName, req.Key, req.condition())
 	}, "ALL_OLD")
 }

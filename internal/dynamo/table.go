@@ -490,25 +490,32 @@ type tableNameRequest struct {
 // tableFor returns the named table, with DynamoDB's message when it does
 // not exist.
 func (s *Server) tableFor(name string) (*store.Table, error) {
-	if name == "" {
-		return nil, validationErr("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+	t, resolved, err := s.lookupTable(name)
+	if errors.Is(err, store.ErrTableNotFound) {
+		return nil, resourceNotFound("Requested resource not found: Table: %s not found", resolved)
 	}
-	// DynamoDB also takes a table's ARN where it takes its name.
+	return t, err
+}
+
+// lookupTable returns the table a TableName parameter names, and the name
+// it resolved to: DynamoDB also takes a table's ARN where it takes its
+// name. A missing table is store's error, for the caller to word.
+func (s *Server) lookupTable(name string) (*store.Table, string, error) {
+	if name == "" {
+		return nil, name, validationErr("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+	}
 	if strings.HasPrefix(name, "arn:") {
 		prefix := s.tableArn("")
 		if !strings.HasPrefix(name, prefix) || strings.Contains(name[len(prefix):], "/") {
-			return nil, validationErr("Invalid TableName: %s is not the ARN of a table in %s", name, s.opts.Region)
+			return nil, name, validationErr("Invalid TableName: %s is not the ARN of a table in %s", name, s.opts.Region)
 		}
 		name = name[len(prefix):]
 	}
 	t, err := s.db.Table(name)
 	if err != nil {
-		if isNotFound(err) {
-			return nil, resourceNotFound("Requested resource not found: Table: %s not found", name)
-		}
-		return nil, err
+		return nil, name, err
 	}
-	return t, nil
+	return t, name, nil
 }
 
 // itemTable returns the named table for an item operation, which names a
@@ -517,15 +524,16 @@ func (s *Server) tableFor(name string) (*store.Table, error) {
 // A replica still being backfilled in this region is not found yet, as in
 // DynamoDB: its items are incomplete.
 func (s *Server) itemTable(name string) (*store.Table, error) {
-	t, err := s.tableFor(name)
-	var ae *apiError
-	if errors.As(err, &ae) && ae.Type == nsDynamo+"ResourceNotFoundException" {
+	t, _, err := s.lookupTable(name)
+	switch {
+	case errors.Is(err, store.ErrTableNotFound):
 		return nil, resourceNotFound("Requested resource not found")
-	}
-	if err == nil && t.Status == store.StatusCreating {
+	case err != nil:
+		return nil, err
+	case t.Status == store.StatusCreating:
 		return nil, resourceNotFound("Requested resource not found: Table: %s is being created in this region", name)
 	}
-	return t, err
+	return t, nil
 }
 
 func (s *Server) describeTable(_ context.Context, body []byte) (any, error) {
@@ -562,7 +570,7 @@ func (s *Server) deleteTable(_ context.Context, body []byte) (any, error) {
 	}
 	gone, err := s.db.DeleteTable(req.TableName)
 	if err != nil {
-		if isNotFound(err) {
+		if errors.Is(err, store.ErrTableNotFound) {
 			return nil, resourceNotFound("Requested resource not found: Table: %s not found", req.TableName)
 		}
 		return nil, err
@@ -626,6 +634,8 @@ type updateTableRequest struct {
 	ReplicaUpdates              []replicaUpdate
 }
 
+// updateTable checks the whole request against the table before it applies
+// any of it, so that a refused UpdateTable changes nothing.
 func (s *Server) updateTable(_ context.Context, body []byte) (any, error) {
 	var req updateTableRequest
 	if err := decode(body, &req); err != nil {
@@ -635,147 +645,11 @@ func (s *Server) updateTable(_ context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The whole request is checked before any of it is applied, so that a
-	// refused request changes nothing.
-	var replicas []replicaAction
-	if len(req.ReplicaUpdates) > 0 {
-		if replicas, err = s.planReplicaUpdates(t, req.ReplicaUpdates); err != nil {
-			return nil, err
-		}
-	}
-	if len(req.GlobalSecondaryIndexUpdates) > 1 {
-		return nil, limitExceeded("Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table")
-	}
-	mode := t.BillingMode
-	var pt *store.Throughput
-	changeBilling := req.BillingMode != "" || req.ProvisionedThroughput != nil
-	if changeBilling {
-		m := req.BillingMode
-		if m == "" {
-			m = t.BillingMode
-		}
-		if mode, pt, err = billing(m, req.ProvisionedThroughput, "table"); err != nil {
-			return nil, err
-		}
-	}
-	stream, err := streamSpecOf(req.StreamSpecification)
+	u, err := s.planTableUpdate(t, &req)
 	if err != nil {
 		return nil, err
 	}
-	if req.StreamSpecification != nil && req.StreamSpecification.StreamEnabled != nil {
-		switch {
-		case stream.Enabled && t.Stream.Enabled:
-			return nil, validationErr("Table already has an enabled stream: %s", s.tableArn(t.Name)+"/stream/"+t.Stream.Label)
-		case !stream.Enabled && !t.Stream.Enabled:
-			return nil, validationErr("Table already has no enabled stream")
-		}
-	}
-	type indexCreate struct {
-		ix   store.Index
-		defs []store.KeyAttr
-	}
-	var creates []indexCreate
-	var deletes []string
-	indexThroughput := map[string]*store.Throughput{}
-	for _, u := range req.GlobalSecondaryIndexUpdates {
-		switch {
-		case u.Create != nil:
-			defs, _, err := attributeDefs(req.AttributeDefinitions)
-			if err != nil {
-				return nil, err
-			}
-			for _, a := range t.Attributes {
-				if _, ok := defs[a.Name]; !ok {
-					defs[a.Name] = a.Type
-				} else if defs[a.Name] != a.Type {
-					return nil, validationErr("One or more parameter values were invalid: Attribute %s is defined as %v but the table already defines it as %v", a.Name, defs[a.Name], a.Type)
-				}
-			}
-			ix, err := indexOf(*u.Create, defs, mode, false)
-			if err != nil {
-				return nil, err
-			}
-			if len(t.Indexes) >= maxGSIs+maxLSIs {
-				return nil, limitExceeded("One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of %d", maxGSIs)
-			}
-			if t.Index(ix.Name) != nil {
-				return nil, validationErr("One or more parameter values were invalid: %s", "Index already exists")
-			}
-			for _, other := range t.Indexes {
-				if other.Status != store.StatusActive {
-					return nil, limitExceeded("Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table")
-				}
-			}
-			var newDefs []store.KeyAttr
-			for _, n := range ix.Key.Names() {
-				newDefs = append(newDefs, store.KeyAttr{Name: n, Type: defs[n]})
-			}
-			creates = append(creates, indexCreate{ix, newDefs})
-		case u.Delete != nil:
-			if ix := t.Index(u.Delete.IndexName); ix == nil || ix.Local {
-				return nil, resourceNotFound("Requested resource not found: Requested index: %s not found for table: %s", u.Delete.IndexName, t.Name)
-			}
-			deletes = append(deletes, u.Delete.IndexName)
-		case u.Update != nil:
-			if ix := t.Index(u.Update.IndexName); ix == nil || ix.Local {
-				return nil, resourceNotFound("Requested resource not found: Requested index: %s not found for table: %s", u.Update.IndexName, t.Name)
-			}
-			if u.Update.ProvisionedThroughput != nil {
-				_, ipt, err := billing(mode, u.Update.ProvisionedThroughput, "index "+u.Update.IndexName)
-				if err != nil {
-					return nil, err
-				}
-				indexThroughput[u.Update.IndexName] = ipt
-			}
-		default:
-			return nil, validationErr("One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, Update or Delete must be specified")
-		}
-	}
-
-	// Apply: the index change first (it is what a concurrent schema
-	// change can still refuse), then the replicas, then the settings.
-	for _, c := range creates {
-		if _, err := s.db.CreateIndex(t.Name, c.ix, c.defs); err != nil {
-			if isNotFound(err) {
-				return nil, resourceNotFound("Requested resource not found: Table: %s not found", t.Name)
-			}
-			return nil, err
-		}
-	}
-	for _, name := range deletes {
-		if _, err := s.db.DeleteIndex(t.Name, name); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.applyReplicaActions(t, replicas); err != nil {
-		return nil, err
-	}
-	updated, err := s.db.UpdateTable(t.Name, func(c *store.Table) error {
-		if changeBilling {
-			c.BillingMode, c.Provisioned = mode, pt
-		}
-		if req.StreamSpecification != nil && req.StreamSpecification.StreamEnabled != nil {
-			if stream.Enabled {
-				c.Stream = stream
-			} else {
-				c.Stream.Enabled, c.Stream.ViewType = false, ""
-			}
-		}
-		if req.DeletionProtectionEnabled != nil {
-			c.DeletionProtection = *req.DeletionProtectionEnabled
-		}
-		if req.TableClass != "" {
-			c.TableClass = req.TableClass
-		}
-		for name, ipt := range indexThroughput {
-			for i := range c.Indexes {
-				if c.Indexes[i].Name == name {
-					c.Indexes[i].Provisioned = ipt
-				}
-			}
-		}
-		return nil
-	})
+	updated, err := s.applyTableUpdate(t, u)
 	if err != nil {
 		return nil, err
 	}
@@ -784,20 +658,246 @@ func (s *Server) updateTable(_ context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	d := s.describe(updated, stats, ixStats)
-	// An index this request created is CREATING in its answer, as in
-	// DynamoDB, even if a small table's backfill has already finished.
-	for _, u := range req.GlobalSecondaryIndexUpdates {
-		if u.Create == nil {
-			continue
+	markCreating(&d, u.creates)
+	return map[string]any{"TableDescription": d}, nil
+}
+
+// tableUpdate is a checked UpdateTable: everything it changes, found valid
+// against the table before any of it is applied, so that a refused request
+// changes nothing.
+type tableUpdate struct {
+	replicas []replicaAction
+	// mode is the billing mode the table will have, which its indexes'
+	// throughput is checked against.
+	mode string
+	// setBilling is whether the request changes the billing mode or the
+	// provisioned throughput; throughput is the table's new one.
+	setBilling bool
+	throughput *store.Throughput
+	// stream is the stream to enable or disable; nil leaves it alone.
+	stream             *store.StreamSpec
+	deletionProtection *bool
+	tableClass         string // "": unchanged
+	creates            []indexCreate
+	deletes            []string
+	// indexThroughput holds the new throughput of global indexes by name.
+	indexThroughput map[string]*store.Throughput
+}
+
+// indexCreate is a checked global index creation.
+type indexCreate struct {
+	ix store.Index
+	// defs are the definitions of the index's key attributes.
+	defs []store.KeyAttr
+}
+
+// planTableUpdate checks the whole of an UpdateTable against t, in
+// DynamoDB's order, and returns what to do without changing anything.
+func (s *Server) planTableUpdate(t *store.Table, req *updateTableRequest) (*tableUpdate, error) {
+	u := &tableUpdate{mode: t.BillingMode, deletionProtection: req.DeletionProtectionEnabled, tableClass: req.TableClass}
+	var err error
+	if len(req.ReplicaUpdates) > 0 {
+		if u.replicas, err = s.planReplicaUpdates(t, req.ReplicaUpdates); err != nil {
+			return nil, err
 		}
+	}
+	if len(req.GlobalSecondaryIndexUpdates) > 1 {
+		return nil, limitExceeded("Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table")
+	}
+	if req.BillingMode != "" || req.ProvisionedThroughput != nil {
+		mode := req.BillingMode
+		if mode == "" {
+			mode = t.BillingMode
+		}
+		if u.mode, u.throughput, err = billing(mode, req.ProvisionedThroughput, "table"); err != nil {
+			return nil, err
+		}
+		u.setBilling = true
+	}
+	if u.stream, err = s.planStream(t, req.StreamSpecification); err != nil {
+		return nil, err
+	}
+	for _, gu := range req.GlobalSecondaryIndexUpdates {
+		if err := u.planIndexUpdate(t, gu, req.AttributeDefinitions); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+// planStream checks a StreamSpecification against t's stream and returns
+// the stream to set, or nil when the request leaves the stream alone.
+func (s *Server) planStream(t *store.Table, spec *streamSpecification) (*store.StreamSpec, error) {
+	stream, err := streamSpecOf(spec)
+	if err != nil {
+		return nil, err
+	}
+	if spec == nil || spec.StreamEnabled == nil {
+		return nil, nil
+	}
+	switch {
+	case stream.Enabled && t.Stream.Enabled:
+		return nil, validationErr("Table already has an enabled stream: %s", s.tableArn(t.Name)+"/stream/"+t.Stream.Label)
+	case !stream.Enabled && !t.Stream.Enabled:
+		return nil, validationErr("Table already has no enabled stream")
+	}
+	return &stream, nil
+}
+
+// planIndexUpdate checks one GlobalSecondaryIndexUpdate against t and adds
+// it to u. defs are the request's AttributeDefinitions.
+func (u *tableUpdate) planIndexUpdate(t *store.Table, gu globalSecondaryIndexUpdate, defs []attributeDefinition) error {
+	switch {
+	case gu.Create != nil:
+		c, err := planIndexCreate(t, *gu.Create, defs, u.mode)
+		if err != nil {
+			return err
+		}
+		u.creates = append(u.creates, c)
+	case gu.Delete != nil:
+		if err := checkGlobalIndex(t, gu.Delete.IndexName); err != nil {
+			return err
+		}
+		u.deletes = append(u.deletes, gu.Delete.IndexName)
+	case gu.Update != nil:
+		if err := checkGlobalIndex(t, gu.Update.IndexName); err != nil {
+			return err
+		}
+		if gu.Update.ProvisionedThroughput != nil {
+			_, pt, err := billing(u.mode, gu.Update.ProvisionedThroughput, "index "+gu.Update.IndexName)
+			if err != nil {
+				return err
+			}
+			if u.indexThroughput == nil {
+				u.indexThroughput = map[string]*store.Throughput{}
+			}
+			u.indexThroughput[gu.Update.IndexName] = pt
+		}
+	default:
+		return validationErr("One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, Update or Delete must be specified")
+	}
+	return nil
+}
+
+// checkGlobalIndex refuses to change an index t does not have as a global
+// one.
+func checkGlobalIndex(t *store.Table, name string) error {
+	if ix := t.Index(name); ix == nil || ix.Local {
+		return resourceNotFound("Requested resource not found: Requested index: %s not found for table: %s", name, t.Name)
+	}
+	return nil
+}
+
+// planIndexCreate checks the creation of a global index on t, whose
+// billing mode will be mode. defs are the request's AttributeDefinitions.
+func planIndexCreate(t *store.Table, spec indexSpec, defs []attributeDefinition, mode string) (indexCreate, error) {
+	known, err := indexAttributeTypes(t, defs)
+	if err != nil {
+		return indexCreate{}, err
+	}
+	ix, err := indexOf(spec, known, mode, false)
+	if err != nil {
+		return indexCreate{}, err
+	}
+	if len(t.Indexes) >= maxGSIs+maxLSIs {
+		return indexCreate{}, limitExceeded("One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of %d", maxGSIs)
+	}
+	if t.Index(ix.Name) != nil {
+		return indexCreate{}, validationErr("One or more parameter values were invalid: %s", "Index already exists")
+	}
+	for _, other := range t.Indexes {
+		if other.Status != store.StatusActive {
+			return indexCreate{}, limitExceeded("Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table")
+		}
+	}
+	c := indexCreate{ix: ix}
+	for _, n := range ix.Key.Names() {
+		c.defs = append(c.defs, store.KeyAttr{Name: n, Type: known[n]})
+	}
+	return c, nil
+}
+
+// indexAttributeTypes merges a request's AttributeDefinitions with those of
+// t, which the request may repeat but not contradict.
+func indexAttributeTypes(t *store.Table, defs []attributeDefinition) (map[string]attr.Type, error) {
+	known, _, err := attributeDefs(defs)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range t.Attributes {
+		if _, ok := known[a.Name]; !ok {
+			known[a.Name] = a.Type
+		} else if known[a.Name] != a.Type {
+			return nil, validationErr("One or more parameter values were invalid: Attribute %s is defined as %v but the table already defines it as %v", a.Name, known[a.Name], a.Type)
+		}
+	}
+	return known, nil
+}
+
+// applyTableUpdate carries out a checked UpdateTable and returns the table
+// as updated: the index change first (it is what a concurrent schema change
+// can still refuse), then the replicas, then the settings.
+func (s *Server) applyTableUpdate(t *store.Table, u *tableUpdate) (*store.Table, error) {
+	for _, c := range u.creates {
+		if _, err := s.db.CreateIndex(t.Name, c.ix, c.defs); err != nil {
+			if errors.Is(err, store.ErrTableNotFound) {
+				return nil, resourceNotFound("Requested resource not found: Table: %s not found", t.Name)
+			}
+			return nil, err
+		}
+	}
+	for _, name := range u.deletes {
+		if _, err := s.db.DeleteIndex(t.Name, name); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.applyReplicaActions(t, u.replicas); err != nil {
+		return nil, err
+	}
+	return s.db.UpdateTable(t.Name, u.applySettings)
+}
+
+// applySettings changes the table's settings as u says; it is
+// store.DB.UpdateTable's function.
+func (u *tableUpdate) applySettings(c *store.Table) error {
+	if u.setBilling {
+		c.BillingMode, c.Provisioned = u.mode, u.throughput
+	}
+	if u.stream != nil {
+		if u.stream.Enabled {
+			c.Stream = *u.stream
+		} else {
+			c.Stream.Enabled, c.Stream.ViewType = false, ""
+		}
+	}
+	if u.deletionProtection != nil {
+		c.DeletionProtection = *u.deletionProtection
+	}
+	if u.tableClass != "" {
+		c.TableClass = u.tableClass
+	}
+	for name, pt := range u.indexThroughput {
+		for i := range c.Indexes {
+			if c.Indexes[i].Name == name {
+				c.Indexes[i].Provisioned = pt
+			}
+		}
+	}
+	return nil
+}
+
+// markCreating shows the indexes an UpdateTable created as CREATING in its
+// answer, as DynamoDB does, even if a small table's backfill has already
+// finished.
+func markCreating(d *tableDescription, creates []indexCreate) {
+	for _, c := range creates {
 		for i := range d.GlobalSecondaryIndexes {
-			if id := &d.GlobalSecondaryIndexes[i]; id.IndexName == u.Create.IndexName {
+			if id := &d.GlobalSecondaryIndexes[i]; id.IndexName == c.ix.Name {
 				backfilling := true
 				id.IndexStatus, id.Backfilling = string(store.StatusCreating), &backfilling
 			}
 		}
 	}
-	return map[string]any{"TableDescription": d}, nil
 }
 
 type timeToLiveSpecification struct {
@@ -873,7 +973,7 @@ func (s *Server) tableFromArn(arn string) (*store.Table, error) {
 	}
 	t, err := s.db.Table(arn[len(prefix):])
 	if err != nil {
-		if isNotFound(err) {
+		if errors.Is(err, store.ErrTableNotFound) {
 			return nil, resourceNotFound("Requested resource not found: ResourcArn: %s not found", arn)
 		}
 		return nil, err

@@ -19,39 +19,47 @@ const (
 	maxTransactBytes = 4 << 20
 )
 
+// transactCondition holds the condition parameters every kind of
+// TransactWriteItems item carries.
+type transactCondition struct {
+	ConditionExpression                 string
+	ExpressionAttributeNames            map[string]string
+	ExpressionAttributeValues           map[string]attr.Value
+	ReturnValuesOnConditionCheckFailure string
+}
+
+// params are c as the parameters of a write's condition; a transaction's
+// items have no legacy ones.
+func (c *transactCondition) params() *conditionParams {
+	return &conditionParams{
+		ConditionExpression:                 c.ConditionExpression,
+		ExpressionAttributeNames:            c.ExpressionAttributeNames,
+		ExpressionAttributeValues:           c.ExpressionAttributeValues,
+		ReturnValuesOnConditionCheckFailure: c.ReturnValuesOnConditionCheckFailure,
+	}
+}
+
 type transactWriteItem struct {
 	ConditionCheck *struct {
-		TableName                           string
-		Key                                 attr.Item
-		ConditionExpression                 string
-		ExpressionAttributeNames            map[string]string
-		ExpressionAttributeValues           map[string]attr.Value
-		ReturnValuesOnConditionCheckFailure string
+		TableName string
+		Key       attr.Item
+		transactCondition
 	}
 	Put *struct {
-		TableName                           string
-		Item                                attr.Item
-		ConditionExpression                 string
-		ExpressionAttributeNames            map[string]string
-		ExpressionAttributeValues           map[string]attr.Value
-		ReturnValuesOnConditionCheckFailure string
+		TableName string
+		Item      attr.Item
+		transactCondition
 	}
 	Delete *struct {
-		TableName                           string
-		Key                                 attr.Item
-		ConditionExpression                 string
-		ExpressionAttributeNames            map[string]string
-		ExpressionAttributeValues           map[string]attr.Value
-		ReturnValuesOnConditionCheckFailure string
+		TableName string
+		Key       attr.Item
+		transactCondition
 	}
 	Update *struct {
-		TableName                           string
-		Key                                 attr.Item
-		UpdateExpression                    string
-		ConditionExpression                 string
-		ExpressionAttributeNames            map[string]string
-		ExpressionAttributeValues           map[string]attr.Value
-		ReturnValuesOnConditionCheckFailure string
+		TableName        string
+		Key              attr.Item
+		UpdateExpression string
+		transactCondition
 	}
 }
 
@@ -90,17 +98,17 @@ func (s *Server) transactWriteItems(_ context.Context, body []byte) (any, error)
 			if c.ConditionExpression == "" {
 				return nil, validationErr("1 validation error detected: Value null at 'transactItems.1.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null")
 			}
-			p, err := s.planDelete(c.TableName, c.Key, c.ConditionExpression, c.ExpressionAttributeNames, c.ExpressionAttributeValues, nil, "", c.ReturnValuesOnConditionCheckFailure)
+			p, err := s.planDelete(c.TableName, c.Key, c.params())
 			if err != nil {
 				return nil, err
 			}
 			ops = append(ops, store.Op{Table: p.table.Name, Key: p.key, Apply: func(cur attr.Item) (attr.Item, store.Action, error) {
-				return nil, store.Keep, evalCondition(p.cond, cur, p.onFailure)
+				return nil, store.Keep, p.check(cur)
 			}})
 			units[p.table.Name] += 2
 		case ti.Put != nil:
 			c := ti.Put
-			p, err := s.planPut(c.TableName, c.Item, c.ConditionExpression, c.ExpressionAttributeNames, c.ExpressionAttributeValues, nil, "", c.ReturnValuesOnConditionCheckFailure)
+			p, err := s.planPut(c.TableName, c.Item, c.params())
 			if err != nil {
 				return nil, err
 			}
@@ -109,7 +117,7 @@ func (s *Server) transactWriteItems(_ context.Context, body []byte) (any, error)
 			units[p.table.Name] += 2 * writeUnits(p.item)
 		case ti.Delete != nil:
 			c := ti.Delete
-			p, err := s.planDelete(c.TableName, c.Key, c.ConditionExpression, c.ExpressionAttributeNames, c.ExpressionAttributeValues, nil, "", c.ReturnValuesOnConditionCheckFailure)
+			p, err := s.planDelete(c.TableName, c.Key, c.params())
 			if err != nil {
 				return nil, err
 			}
@@ -120,7 +128,7 @@ func (s *Server) transactWriteItems(_ context.Context, body []byte) (any, error)
 			if c.UpdateExpression == "" {
 				return nil, validationErr("1 validation error detected: Value null at 'transactItems.1.member.update.updateExpression' failed to satisfy constraint: Member must not be null")
 			}
-			p, err := s.planUpdate(c.TableName, c.Key, c.UpdateExpression, c.ConditionExpression, c.ExpressionAttributeNames, c.ExpressionAttributeValues, nil, nil, "", c.ReturnValuesOnConditionCheckFailure)
+			p, err := s.planUpdate(c.TableName, c.Key, c.UpdateExpression, nil, c.params())
 			if err != nil {
 				return nil, err
 			}
@@ -184,13 +192,13 @@ func transactionError(err error) error {
 	reasons := make([]cancellationReason, len(ce.Reasons))
 	codes := make([]string, len(ce.Reasons))
 	for i, r := range ce.Reasons {
-		var ae *apiError
+		var cf *conditionFailure
 		var ve *attr.ValidationError
 		switch {
 		case r == nil:
 			reasons[i] = cancellationReason{Code: "None"}
-		case errors.As(r, &ae) && strings.HasSuffix(ae.Type, "#ConditionalCheckFailedException"):
-			reasons[i] = cancellationReason{Code: "ConditionalCheckFailed", Message: ae.Message, Item: ae.Item}
+		case errors.As(r, &cf):
+			reasons[i] = cancellationReason{Code: "ConditionalCheckFailed", Message: cf.api.Message, Item: cf.api.Item}
 		case errors.As(r, &ve):
 			reasons[i] = cancellationReason{Code: "ValidationError", Message: ve.Msg}
 		default:

@@ -127,6 +127,34 @@ func (u *Update) operands(f func(*operand)) {
 func (u *Update) check(p *Params, dupClause string) error {
 	const k = updateExpr
 	paths := u.Paths()
+	if err := u.checkNames(paths); err != nil {
+		return err
+	}
+	if dupClause != "" {
+		return invalidf(k, `The "%s" section can only be used once in an update expression;`, dupClause)
+	}
+	usage, err := u.resolve(paths, p)
+	if err != nil {
+		return err
+	}
+	if err := checkOverlaps(k, paths); err != nil {
+		return err
+	}
+	if err := u.checkAddDeleteOperands(); err != nil {
+		return err
+	}
+	if err := u.checkSetOperands(); err != nil {
+		return err
+	}
+	u.usage = usage
+	return nil
+}
+
+// checkNames reports the first reserved word in the update's paths (the
+// targets, then the operands), then the first function that is unknown or
+// not allowed in an update.
+func (u *Update) checkNames(paths []Path) error {
+	const k = updateExpr
 	for _, path := range paths {
 		if err := checkPathNames(k, path); err != nil {
 			return err
@@ -151,13 +179,16 @@ func (u *Update) check(p *Params, dupClause string) error {
 			err = invalidf(k, "The function is not allowed in an update expression; function: %s", o.fn)
 		}
 	})
-	if err != nil {
-		return err
-	}
-	if dupClause != "" {
-		return invalidf(k, `The "%s" section can only be used once in an update expression;`, dupClause)
-	}
+	return err
+}
+
+// resolve resolves the placeholders of the update from p and returns the
+// ones it uses. It reports the first undefined name (in the targets, then
+// the operands) before any undefined value.
+func (u *Update) resolve(paths []Path, p *Params) (Usage, error) {
+	const k = updateExpr
 	var ub usageBuilder
+	var err error
 	for _, path := range paths {
 		if e := resolvePath(k, path, p, &ub); e != nil && err == nil {
 			err = e
@@ -171,7 +202,7 @@ func (u *Update) check(p *Params, dupClause string) error {
 		}
 	})
 	if err != nil {
-		return err
+		return Usage{}, err
 	}
 	u.operands(func(o *operand) {
 		if o.kind == opValue {
@@ -181,11 +212,14 @@ func (u *Update) check(p *Params, dupClause string) error {
 		}
 	})
 	if err != nil {
-		return err
+		return Usage{}, err
 	}
-	if err := checkOverlaps(k, paths); err != nil {
-		return err
-	}
+	return ub.usage(), nil
+}
+
+// checkAddDeleteOperands checks the values of ADD and DELETE: a set, or a
+// number for ADD.
+func (u *Update) checkAddDeleteOperands() error {
 	for _, c := range u.clauses {
 		if c.kind != clauseAdd && c.kind != clauseDelete {
 			continue
@@ -195,9 +229,16 @@ func (u *Update) check(p *Params, dupClause string) error {
 			if t.IsSet() || c.kind == clauseAdd && t == attr.Number {
 				continue
 			}
-			return invalidf(k, "Incorrect operand type for operator or function; operator: %s, operand type: %s", clauseNames[c.kind], longTypeName(t))
+			return invalidf(updateExpr, "Incorrect operand type for operator or function; operator: %s, operand type: %s", clauseNames[c.kind], longTypeName(t))
 		}
 	}
+	return nil
+}
+
+// checkSetOperands checks the operands of SET actions whose types are
+// known before the item is read: the functions' arguments, and the values
+// added or subtracted, which must be numbers.
+func (u *Update) checkSetOperands() error {
 	for _, c := range u.clauses {
 		for _, a := range c.actions {
 			if c.kind != clauseSet {
@@ -217,13 +258,12 @@ func (u *Update) check(p *Params, dupClause string) error {
 				}
 				for _, o := range []*operand{a.set.a, a.set.b} {
 					if o.kind == opValue && o.val.Type != attr.Number {
-						return operandTypeError(k, op, o.val.Type.String())
+						return operandTypeError(updateExpr, op, o.val.Type.String())
 					}
 				}
 			}
 		}
 	}
-	u.usage = ub.usage()
 	return nil
 }
 

@@ -52,6 +52,12 @@ type ProberOptions struct {
 	// in. Default Vantage.
 	Region string
 
+	// Clock tells the time: of each probe's start (from which the next is
+	// scheduled), of each result, of check changes and of the Report.
+	// Default time.Now. Tests pass a fake. Timers and each probe's latency
+	// still run on the machine's clock.
+	Clock func() time.Time
+
 	// Logger receives status changes at info level and recovered panics
 	// at error level, with component=health. Default slog.Default().
 	Logger *slog.Logger
@@ -133,6 +139,9 @@ func NewProber(opts ProberOptions) (*Prober, error) {
 	if opts.Region == "" {
 		opts.Region = opts.Vantage
 	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -151,7 +160,7 @@ func NewProber(opts ProberOptions) (*Prober, error) {
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.mu.workers = map[string]*worker{}
 	p.mu.retired = map[string]<-chan struct{}{}
-	p.setLocked(checks, time.Now())
+	p.setLocked(checks, opts.Clock())
 	return p, nil
 }
 
@@ -220,7 +229,7 @@ func (p *Prober) SetChecks(checks []Check) error {
 		p.mu.Unlock()
 		return ErrStopped
 	}
-	p.setLocked(cs, time.Now())
+	p.setLocked(cs, p.opts.Clock())
 	started := p.mu.started
 	p.mu.Unlock()
 	if started {
@@ -331,7 +340,7 @@ func (p *Prober) run(w *worker) {
 				continue
 			}
 			// The interval may have changed: count it from the last start.
-			timer.Reset(time.Until(lastStart.Add(p.jittered(rng, c.Interval))))
+			timer.Reset(p.until(lastStart.Add(p.jittered(rng, c.Interval))))
 			continue
 		case <-timer.C:
 		}
@@ -340,11 +349,11 @@ func (p *Prober) run(w *worker) {
 		if pr == nil || prGen != gen {
 			pr, prGen = newProbe(c, p.opts.Dial), gen
 		}
-		lastStart = time.Now()
+		lastStart = p.opts.Clock()
 		if r, ok := p.probeOnce(w, pr); ok {
 			p.observe(w, gen, r)
 		}
-		timer.Reset(time.Until(lastStart.Add(p.jittered(rng, c.Interval))))
+		timer.Reset(p.until(lastStart.Add(p.jittered(rng, c.Interval))))
 	}
 }
 
@@ -354,6 +363,9 @@ func (p *Prober) current(w *worker) (Check, uint64) {
 	defer p.mu.Unlock()
 	return w.check, w.gen
 }
+
+// until is how long from now, by the Prober's clock, until t.
+func (p *Prober) until(t time.Time) time.Duration { return t.Sub(p.opts.Clock()) }
 
 func (p *Prober) jittered(rng *rand.Rand, interval time.Duration) time.Duration {
 	f := 1 + p.opts.Jitter*(2*rng.Float64()-1)
@@ -366,10 +378,10 @@ func (p *Prober) probeOnce(w *worker, pr *probe) (r Result, ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			p.log.Error("health probe panicked", "check", pr.check.ID, "panic", v, "stack", string(debug.Stack()))
-			r, ok = Result{Time: time.Now(), Outcome: OutcomeError, Error: fmt.Sprintf("probe panicked: %v", v)}, w.ctx.Err() == nil
+			r, ok = Result{Time: p.opts.Clock(), Outcome: OutcomeError, Error: fmt.Sprintf("probe panicked: %v", v)}, w.ctx.Err() == nil
 		}
 	}()
-	return pr.run(w.ctx, time.Now)
+	return pr.run(w.ctx, p.opts.Clock)
 }
 
 // observe feeds r to the worker's tracker, unless the check has since been
@@ -433,6 +445,6 @@ func (p *Prober) Report() Report {
 	for _, id := range slices.Sorted(maps.Keys(p.mu.workers)) {
 		r.Checks = append(r.Checks, p.mu.workers[id].tracker.State())
 	}
-	r.Time = time.Now()
+	r.Time = p.opts.Clock()
 	return r
 }

@@ -527,3 +527,26 @@ func TestReportHandlerAndFetch(t *testing.T) {
 		t.Errorf("DELETE %s: %d Allow %q, want 405 GET, HEAD", ReportPath, resp.StatusCode, resp.Header.Get("Allow"))
 	}
 }
+
+// TestProberUsesItsClock checks that results, transitions and the report
+// are stamped by ProberOptions.Clock, not the machine's clock.
+func TestProberUsesItsClock(t *testing.T) {
+	backend := &switchable{}
+	backend.code.Store(200)
+	srv := httptest.NewServer(backend)
+	defer srv.Close()
+	fake := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	published := newSignal()
+	p := startProber(t, ProberOptions{Vantage: "v", Checks: []Check{slowCheck("app", hostPort(srv.URL))},
+		Clock: func() time.Time { return fake }}, nil, published)
+	published.wait(t, "the first result", func() bool {
+		st, _ := stateOf(p.Report(), "app")
+		return st.Probes >= 1
+	})
+	r := p.Report()
+	st, _ := stateOf(r, "app")
+	if !r.Time.Equal(fake) || !st.Last.Time.Equal(fake) || !st.Since.Equal(fake) || len(st.History) == 0 || !st.History[0].Time.Equal(fake) {
+		t.Errorf("report at %v, result at %v, transition at %v (history %+v); want every time %v, the fake clock's",
+			r.Time, st.Last.Time, st.Since, st.History, fake)
+	}
+}

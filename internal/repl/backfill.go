@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"time"
 
 	"github.com/gyre-dev/gyre/internal/store"
@@ -33,15 +34,26 @@ func (r *Replicator) startBackfill(table string) {
 			delete(r.mu.backfills, table)
 			r.mu.Unlock()
 		}()
-		start := r.opts.Now()
-		if err := r.backfill(r.ctx, table); err != nil {
-			if r.ctx.Err() == nil {
-				r.log.Error("backfilling replica", "table", table, "err", err)
-			}
-			return
-		}
-		r.log.Info("replica backfilled", "table", table, "took", r.opts.Now().Sub(start))
+		r.runBackfill(table)
 	}()
+}
+
+// runBackfill backfills a table and logs the outcome. A panic is logged;
+// the backfill resumes when the region next starts.
+func (r *Replicator) runBackfill(table string) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("backfilling replica panicked", "table", table, "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	start := r.opts.Now()
+	if err := r.backfill(r.ctx, table); err != nil {
+		if r.ctx.Err() == nil {
+			r.log.Error("backfilling replica", "table", table, "err", err)
+		}
+		return
+	}
+	r.log.Info("replica backfilled", "table", table, "took", r.opts.Now().Sub(start))
 }
 
 // backfill reads the table from every other replica. A write committed at a
@@ -90,7 +102,7 @@ func (r *Replicator) backfill(ctx context.Context, table string) error {
 
 // retry calls fn until it succeeds or ctx is done, with backoff.
 func (r *Replicator) retry(ctx context.Context, fn func() error) error {
-	backoff := r.opts.RetryMin
+	b := backoff{min: r.opts.RetryMin, max: r.opts.RetryMax}
 	for {
 		err := fn()
 		if err == nil {
@@ -103,13 +115,13 @@ func (r *Replicator) retry(ctx context.Context, fn func() error) error {
 		if errors.Is(err, store.ErrStorageFailing) {
 			level = slog.LevelDebug // the store logs that itself
 		}
-		r.log.Log(ctx, level, "retrying", "err", err, "in", backoff)
+		wait := b.next()
+		r.log.Log(ctx, level, "retrying", "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		backoff = min(2*backoff, r.opts.RetryMax)
 	}
 }
 
@@ -132,15 +144,7 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, p Peer, table string) (s
 		return hdr, fmt.Errorf("repl: snapshot of %s from %s: %s: %s", table, p.Name, resp.Status, msg)
 	}
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
-	var recs []store.SnapshotRecord
-	flush := func() error {
-		if len(recs) == 0 {
-			return nil
-		}
-		_, _, err := r.db.ApplySnapshot(table, recs)
-		recs = recs[:0]
-		return err
-	}
+	sink := snapshotSink{db: r.db, table: table}
 	var buf []byte
 	for {
 		kind, payload, err := readFrame(br, buf)
@@ -154,37 +158,81 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, p Peer, table string) (s
 			if err != nil {
 				return hdr, err
 			}
-			recs = append(recs, rec)
-			if len(recs) >= 512 {
-				if err := flush(); err != nil {
-					return hdr, err
-				}
+			if err := sink.add(rec); err != nil {
+				return hdr, err
 			}
 		case frameSnapshot:
 			if err := json.Unmarshal(payload, &hdr); err != nil {
 				return hdr, err
 			}
 		case frameDone:
-			return hdr, flush()
+			return hdr, sink.flush()
 		default:
 			return hdr, fmt.Errorf("repl: unexpected frame %q in a snapshot from %s", kind, p.Name)
 		}
 	}
 }
 
+// snapshotSink applies a snapshot's records to a table, in batches.
+type snapshotSink struct {
+	db    *store.DB
+	table string
+	recs  []store.SnapshotRecord
+}
+
+func (s *snapshotSink) add(rec store.SnapshotRecord) error {
+	s.recs = append(s.recs, rec)
+	if len(s.recs) >= 512 {
+		return s.flush()
+	}
+	return nil
+}
+
+func (s *snapshotSink) flush() error {
+	if len(s.recs) == 0 {
+		return nil
+	}
+	_, _, err := s.db.ApplySnapshot(s.table, s.recs)
+	s.recs = s.recs[:0]
+	return err
+}
+
+// snapshotOf hands every item and tombstone of a table to fn and returns the
+// log position the snapshot reflects; Found is false when db has no such
+// table.
+func snapshotOf(db *store.DB, table string, fn func(store.SnapshotRecord) error) (snapshotHeader, error) {
+	if _, err := db.Table(table); err != nil {
+		return snapshotHeader{Incarnation: db.Incarnation(), Seq: db.LogHead(), Found: false}, nil
+	}
+	cursor, err := db.ScanSnapshot(table, fn)
+	if err != nil {
+		return snapshotHeader{}, err
+	}
+	return snapshotHeader{Incarnation: cursor.Incarnation, Seq: cursor.Seq, Found: true}, nil
+}
+
 // catchUp replaces a position in a peer's log that the peer can no longer
 // serve (truncated, or from a lost incarnation) by snapshots of every table
-// both regions replicate, then moves the cursor to the oldest position those
-// snapshots reflect: entries after it may be applied twice, harmlessly.
+// both regions replicate (see catchUpFrom).
 func (r *Replicator) catchUp(ctx context.Context, p Peer, rs reset) error {
 	r.log.Info("catching up from snapshots", "peer", p.Name, "reason", rs.Reason)
+	return catchUpFrom(r.db, p.Name, rs, func(table string) (snapshotHeader, error) {
+		return r.fetchSnapshot(ctx, p, table)
+	})
+}
+
+// catchUpFrom applies origin's snapshot (fetched and applied by snapshot) of
+// every table db and origin both replicate, then moves db's cursor in
+// origin's log to the oldest position those snapshots reflect: entries
+// after it may be applied twice, harmlessly.
+func catchUpFrom(db *store.DB, origin string, rs reset, snapshot func(table string) (snapshotHeader, error)) error {
 	cursor := store.Cursor{Incarnation: rs.Incarnation, Seq: rs.Head}
-	for _, name := range r.db.TableNames() {
-		t, err := r.db.Table(name)
-		if err != nil || !t.Global() || t.Replica(p.Name) == nil {
+	for _, name := range db.TableNames() {
+		t, err := db.Table(name)
+		if err != nil || !t.Global() || t.Replica(origin) == nil {
 			continue
 		}
-		hdr, err := r.fetchSnapshot(ctx, p, name)
+		hdr, err := snapshot(name)
 		if err != nil {
 			return err
 		}
@@ -192,5 +240,5 @@ func (r *Replicator) catchUp(ctx context.Context, p Peer, rs reset) error {
 			cursor.Seq = hdr.Seq
 		}
 	}
-	return r.db.SetCursor(p.Name, cursor)
+	return db.SetCursor(origin, cursor)
 }

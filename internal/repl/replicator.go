@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -41,7 +42,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the metrics. Default: none.
 	Registerer prometheus.Registerer
-	// Now is the real clock, for lag. Default time.Now.
+	// Now is the wall clock every time in repl is read from: replication
+	// lag, the last apply, the stall watchdog's and the acks' schedules.
+	// Default time.Now.
 	Now func() time.Time
 	// HeartbeatInterval is how often an idle stream carries a heartbeat.
 	// Default 500ms.
@@ -60,6 +63,12 @@ type Options struct {
 	RetryMin, RetryMax time.Duration
 	// BatchSize bounds the entries applied in one batch. Default 256.
 	BatchSize int
+	// Log is this region's change log as its consumers read it: the
+	// Replicator registers every peer as a consumer (Log.Follow), serves
+	// their streams from it and truncates it. Other consumers (streams,
+	// point-in-time recovery) share it. Default: NewLog(DB, LogOptions{});
+	// it must be a Log of DB.
+	Log *Log
 }
 
 func (o *Options) ensureDefaults() {
@@ -123,6 +132,9 @@ func (o *Options) validate() error {
 	if o.BatchSize < 1 {
 		errs = append(errs, fmt.Errorf("repl: BatchSize %d must be positive", o.BatchSize))
 	}
+	if o.Log != nil && o.DB != nil && o.Log.db != o.DB {
+		errs = append(errs, errors.New("repl: Options.Log is not the change log of Options.DB"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -136,11 +148,13 @@ type Replicator struct {
 	metrics *metrics
 
 	pullers map[string]*puller
+	// changes is this region's change log; outbound holds every peer's
+	// position in it, as the peer last acknowledged.
+	changes  *Log
+	outbound map[string]*Consumer
 
 	mu struct {
 		sync.Mutex
-		// acks are the peers' positions in this region's log.
-		acks map[string]store.Cursor
 		// applied are the peers' reports of how far they have applied
 		// each origin's writes.
 		applied map[string]map[string]hlc.Timestamp
@@ -163,13 +177,26 @@ func New(o Options) (*Replicator, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	if o.Log == nil {
+		l, err := NewLog(o.DB, LogOptions{})
+		if err != nil {
+			return nil, err
+		}
+		o.Log = l
+	}
 	r := &Replicator{
 		opts: o, db: o.DB, region: o.DB.Region(),
 		log:     o.Logger.With("component", "repl", "region", o.DB.Region()),
-		pullers: map[string]*puller{},
+		pullers: map[string]*puller{}, changes: o.Log, outbound: map[string]*Consumer{},
+	}
+	for _, p := range o.Peers {
+		c, err := o.Log.Follow(p.Name)
+		if err != nil {
+			return nil, err
+		}
+		r.outbound[p.Name] = c
 	}
 	r.metrics = newMetrics(o.Registerer, r.region)
-	r.mu.acks = map[string]store.Cursor{}
 	r.mu.applied = map[string]map[string]hlc.Timestamp{}
 	r.mu.backfills = map[string]bool{}
 	for _, p := range o.Peers {
@@ -239,58 +266,16 @@ func (r *Replicator) appliedVector() map[string]hlc.Timestamp {
 	r.mu.Lock()
 	held := r.mu.holds > 0
 	r.mu.Unlock()
-	if held {
-		// Claiming to have applied nothing holds back every region's
-		// tombstone collection.
-		v := map[string]hlc.Timestamp{r.region: 0}
-		for _, p := range r.opts.Peers {
-			v[p.Name] = 0
-		}
-		return v
-	}
-	v := map[string]hlc.Timestamp{r.region: r.db.Clock().Now()}
-	for _, p := range r.opts.Peers {
-		c, err := r.db.Cursor(p.Name)
-		if err == nil {
-			v[p.Name] = c.TS
-		}
-	}
-	return v
+	return appliedVector(r.db, peerNames(r.opts.Peers), held)
 }
 
 // tombstoneHorizon is the timestamp below which every region has applied
-// every origin's writes: a tombstone older than it can no longer be needed
-// to beat an older write arriving late.
+// every origin's writes (see tombstoneHorizon in tombstones.go).
 func (r *Replicator) tombstoneHorizon() hlc.Timestamp {
-	h := hlc.Timestamp(0)
-	first := true
-	take := func(ts hlc.Timestamp) {
-		if first || ts < h {
-			h, first = ts, false
-		}
-	}
-	for _, ts := range r.appliedVector() {
-		take(ts)
-	}
+	mine := r.appliedVector()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, p := range r.opts.Peers {
-		vec, ok := r.mu.applied[p.Name]
-		if !ok {
-			return 0 // a peer that has not reported holds everything back
-		}
-		for _, origin := range append(peerNames(r.opts.Peers), r.region) {
-			if origin == p.Name {
-				continue
-			}
-			ts, ok := vec[origin]
-			if !ok {
-				return 0
-			}
-			take(ts)
-		}
-	}
-	return h
+	return tombstoneHorizon(r.region, peerNames(r.opts.Peers), mine, r.mu.applied)
 }
 
 func peerNames(ps []Peer) []string {
@@ -312,45 +297,38 @@ func (r *Replicator) gcLoop() {
 			return
 		case <-t.C:
 		}
-		if through, ok := r.truncationPoint(); ok {
-			// While the store refuses writes it logs why itself; the
-			// log is truncated once it recovers.
-			if err := r.db.TruncateLog(through); err != nil && r.ctx.Err() == nil && !errors.Is(err, store.ErrStorageFailing) {
-				r.log.Error("truncating the change log", "err", err)
-			}
-		}
-		s := r.Status()
-		r.metrics.retained.Set(float64(s.LogHead - s.LogFloor))
-		for _, o := range s.Outbound {
-			// A peer that has acknowledged nothing yet may lack all of it.
-			b := o.Backlog
-			if !o.Known {
-				b = s.LogHead - s.LogFloor
-			}
-			r.metrics.backlog.WithLabelValues(o.Destination).Set(float64(b))
-		}
+		r.gcOnce()
 	}
 }
 
-// truncationPoint is the highest log position every peer has applied.
-func (r *Replicator) truncationPoint() (uint64, bool) {
-	if len(r.opts.Peers) == 0 {
-		return r.db.LogHead(), true
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var min uint64
-	for i, p := range r.opts.Peers {
-		c, ok := r.mu.acks[p.Name]
-		if !ok || c.Incarnation != r.db.Incarnation() {
-			return 0, false
+// gcOnce truncates the log as far as its consumers allow and updates the
+// retention metrics. A panic is logged, and the loop carries on.
+func (r *Replicator) gcOnce() {
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("change log truncation panicked", "panic", v, "stack", string(debug.Stack()))
 		}
-		if i == 0 || c.Seq < min {
-			min = c.Seq
-		}
+	}()
+	// While the store refuses writes it logs why itself; the log is
+	// truncated once it recovers.
+	if _, err := r.changes.Truncate(); err != nil && r.ctx.Err() == nil && !errors.Is(err, store.ErrStorageFailing) {
+		r.log.Error("truncating the change log", "err", err)
 	}
-	return min, true
+	s := r.Status()
+	r.metrics.retained.Set(float64(s.LogHead - s.LogFloor))
+	for _, o := range s.Outbound {
+		// A peer that has acknowledged nothing yet may lack all of it.
+		b := o.Backlog
+		if !o.Known {
+			b = s.LogHead - s.LogFloor
+		}
+		r.metrics.backlog.WithLabelValues(o.Destination).Set(float64(b))
+	}
 }
+
+// Log returns this region's change log, which the Replicator truncates:
+// other consumers register with it.
+func (r *Replicator) Log() *Log { return r.changes }
 
 // Handler serves the endpoints peers use: /repl/pull, /repl/ack,
 // /repl/snapshot and /repl/digest. The caller authenticates requests.

@@ -39,63 +39,35 @@ func (r *Replicator) servePull(w http.ResponseWriter, req *http.Request) {
 		}
 		return rc.Flush()
 	}
-	inc := r.db.Incarnation()
-	after := pr.After
-	if pr.Incarnation != inc {
-		// A position in another incarnation of this region means nothing
-		// now: start from the beginning, if the log still has it.
-		after = 0
-	}
-	if after < r.db.LogFloor() {
-		writeJSONFrame(bw, frameReset, reset{Incarnation: inc, Head: r.db.LogHead(), Reason: "truncated"})
-		flush()
-		return
-	}
-	// The first frame names the incarnation the entries belong to.
-	if err := writeJSONFrame(bw, frameHeartbeat, heartbeat{Incarnation: inc, Head: r.db.LogHead()}); err != nil {
-		return
-	}
+	src := newPullSource(r.changes, pr, r.opts.BatchSize)
 	// The stream ends when the client goes or this replicator shuts down.
 	ctx, cancel := context.WithCancel(req.Context())
 	defer cancel()
 	stop := context.AfterFunc(r.ctx, cancel)
 	defer stop()
 	for {
-		entries, err := r.db.ReadLog(after, r.opts.BatchSize)
-		if errors.Is(err, store.ErrLogTruncated) {
-			writeJSONFrame(bw, frameReset, reset{Incarnation: inc, Head: r.db.LogHead(), Reason: "truncated"})
-			flush()
-			return
-		}
+		frames, state, err := src.step()
 		if err != nil {
-			r.log.Error("reading the change log", "err", err)
+			if e := (*encodeError)(nil); errors.As(err, &e) {
+				r.log.Error("encoding a log entry", "seq", e.seq, "err", e.err)
+			} else {
+				r.log.Error("reading the change log", "err", err)
+			}
 			return
 		}
-		for _, e := range entries {
-			enc, err := e.Encode()
-			if err != nil {
-				r.log.Error("encoding a log entry", "seq", e.Seq, "err", err)
+		for _, f := range frames {
+			if err := writeFrame(bw, f.kind, f.payload); err != nil {
 				return
 			}
-			if err := writeFrame(bw, frameEntry, enc); err != nil {
-				return
-			}
-			after = e.Seq
 		}
-		if len(entries) > 0 {
-			if err := flush(); err != nil {
-				return
-			}
+		if err := flush(); err != nil || state == sourceEnded {
+			return
+		}
+		if state == sourceMore {
 			continue
 		}
-		if err := writeJSONFrame(bw, frameHeartbeat, heartbeat{Incarnation: inc, Head: after}); err != nil {
-			return
-		}
-		if err := flush(); err != nil {
-			return
-		}
 		wctx, cancel := context.WithTimeout(ctx, r.opts.HeartbeatInterval)
-		_, err = r.db.WaitLog(wctx, after)
+		err = src.wait(wctx)
 		cancel()
 		if ctx.Err() != nil || errors.Is(err, store.ErrClosed) {
 			return
@@ -114,8 +86,8 @@ func (r *Replicator) serveAck(w http.ResponseWriter, req *http.Request) {
 		httpError(w, http.StatusForbidden, "UnknownPeer", "region "+ar.Peer+" is not a peer of "+r.region)
 		return
 	}
+	r.outbound[ar.Peer].Acknowledge(store.Cursor{Incarnation: ar.Incarnation, Seq: ar.Seq})
 	r.mu.Lock()
-	r.mu.acks[ar.Peer] = store.Cursor{Incarnation: ar.Incarnation, Seq: ar.Seq}
 	r.mu.applied[ar.Peer] = ar.Applied
 	r.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
@@ -128,20 +100,15 @@ func (r *Replicator) serveSnapshot(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Type", "application/x-gyre-repl")
 	bw := bufio.NewWriterSize(w, 64<<10)
 	defer bw.Flush()
-	if _, err := r.db.Table(table); err != nil {
-		writeJSONFrame(bw, frameSnapshot, snapshotHeader{Incarnation: r.db.Incarnation(), Seq: r.db.LogHead(), Found: false})
-		writeFrame(bw, frameDone, nil)
-		return
-	}
 	// The log position is known once the snapshot is taken, so it trails
 	// the records.
-	cursor, err := r.db.ScanSnapshot(table, func(rec store.SnapshotRecord) error {
+	hdr, err := snapshotOf(r.db, table, func(rec store.SnapshotRecord) error {
 		return writeFrame(bw, frameRecord, encodeRecord(rec))
 	})
 	if err != nil {
 		r.log.Error("serving a snapshot", "table", table, "err", err)
 		return
 	}
-	writeJSONFrame(bw, frameSnapshot, snapshotHeader{Incarnation: cursor.Incarnation, Seq: cursor.Seq, Found: true})
+	writeJSONFrame(bw, frameSnapshot, hdr)
 	writeFrame(bw, frameDone, nil)
 }

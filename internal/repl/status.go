@@ -51,26 +51,18 @@ func (r *Replicator) Status() Status {
 	now := r.opts.Now()
 	s := Status{Region: r.region, Incarnation: r.db.Incarnation(), LogHead: r.db.LogHead(), LogFloor: r.db.LogFloor(), Links: []LinkStatus{}}
 	for _, p := range r.opts.Peers {
-		pl := r.pullers[p.Name]
-		pl.mu.Lock()
-		ls := LinkStatus{
-			Origin: p.Name, Destination: r.region, State: pl.mu.state, LastError: pl.mu.lastErr,
-			Cursor: pl.mu.cursor.Seq, Head: pl.mu.head, LastApplied: pl.mu.lastApply,
-		}
-		pl.mu.Unlock()
-		if ls.Head > ls.Cursor {
-			ls.Backlog = ls.Head - ls.Cursor
-		}
-		ls.Lag = pl.lag.summary(now)
+		var ls LinkStatus
+		r.pullers[p.Name].locked(func(c *pullCore) { ls = c.status(now) })
 		s.Links = append(s.Links, ls)
 	}
 	r.mu.Lock()
 	for t := range r.mu.backfills {
 		s.Backfilling = append(s.Backfilling, t)
 	}
+	r.mu.Unlock()
 	for _, p := range r.opts.Peers {
 		o := OutboundStatus{Destination: p.Name}
-		if c, ok := r.mu.acks[p.Name]; ok && c.Incarnation == s.Incarnation {
+		if c, ok, _ := r.outbound[p.Name].Position(); ok && c.Incarnation == s.Incarnation {
 			o.Known, o.Acked = true, c.Seq
 			if s.LogHead > c.Seq {
 				o.Backlog = s.LogHead - c.Seq
@@ -78,6 +70,17 @@ func (r *Replicator) Status() Status {
 		}
 		s.Outbound = append(s.Outbound, o)
 	}
-	r.mu.Unlock()
 	return s
+}
+
+// status describes the link the core follows.
+func (c *pullCore) status(now time.Time) LinkStatus {
+	ls := LinkStatus{
+		Origin: c.cfg.origin, Destination: c.cfg.region, State: c.state, LastError: c.lastErr,
+		Cursor: c.cursor.Seq, Head: c.head, LastApplied: c.lastApply, Lag: c.lag.summary(now),
+	}
+	if ls.Head > ls.Cursor {
+		ls.Backlog = ls.Head - ls.Cursor
+	}
+	return ls
 }

@@ -33,7 +33,10 @@ type Options struct {
 	Region string
 	// Clock stamps every write. Default: an hlc.Clock on the wall clock.
 	Clock *hlc.Clock
-	// Now is the wall clock for TTL expiry and idempotency windows.
+	// Now is the wall clock: it tells when items expire and transaction
+	// tokens lapse, stamps tables' creation times and the commit time of
+	// change log entries (by which replication lag is measured, so it must
+	// not be skewed as Clock may be), and paces the storage health log.
 	// Default time.Now.
 	Now func() time.Time
 	// Logger receives background errors and lifecycle events. Default
@@ -134,6 +137,14 @@ type DB struct {
 
 	health *health // whether writes can be made durable (health.go)
 
+	// applied, when set, is given the Changes of each batch of replicated
+	// writes once it is durable, with the items' locks still held, so it
+	// sees each item's writes in the order they committed; it must not call
+	// the DB. Local writes are in the change log; this is the seam where a
+	// stream of this region's tables will be fed the writes made elsewhere,
+	// which are not. Only tests set it so far.
+	applied func([]Change)
+
 	// knobs let tests run code at points where a race would otherwise
 	// need luck; nil outside tests.
 	knobs struct {
@@ -155,7 +166,7 @@ func Open(o Options) (_ *DB, err error) {
 		return nil, err
 	}
 	db := &DB{opts: o, log: o.Logger.With("component", "store")}
-	db.health = newHealth(db.log)
+	db.health = newHealth(db.log, o.Now)
 	db.ctx, db.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -268,6 +279,13 @@ func (db *DB) Clock() *hlc.Clock { return db.opts.Clock }
 func (db *DB) Table(name string) (*Table, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
+	return db.tableLocked(name)
+}
+
+// tableLocked returns the table named name, with db.mu held (for reading
+// or writing). It fails with ErrClosed once the DB is closed, and with a
+// *NotFoundError wrapping ErrTableNotFound when there is no such table.
+func (db *DB) tableLocked(name string) (*Table, error) {
 	if db.mu.closed {
 		return nil, ErrClosed
 	}
@@ -276,6 +294,19 @@ func (db *DB) Table(name string) (*Table, error) {
 		return nil, tableNotFound(name)
 	}
 	return t, nil
+}
+
+// newTableLocked gives t, a table new to this region, its local state: ids
+// for it and its indexes (ACTIVE: a new table has no items to index), its
+// creation time and status. db.mu must be held.
+func (db *DB) newTableLocked(t *Table, status Status) {
+	t.ID = db.nextIDLocked()
+	for i := range t.Indexes {
+		t.Indexes[i].ID = db.nextIDLocked()
+		t.Indexes[i].Status = StatusActive
+	}
+	t.Created = db.opts.Now().UTC()
+	t.Status = status
 }
 
 // TableNames returns the names of all tables in byte order.
@@ -303,13 +334,7 @@ func (db *DB) CreateTable(t *Table) (*Table, error) {
 		return nil, fmt.Errorf("%w: %s", ErrTableExists, t.Name)
 	}
 	t = t.clone()
-	t.ID = db.nextIDLocked()
-	for i := range t.Indexes {
-		t.Indexes[i].ID = db.nextIDLocked()
-		t.Indexes[i].Status = StatusActive
-	}
-	t.Created = db.opts.Now().UTC()
-	t.Status = StatusActive
+	db.newTableLocked(t, StatusActive)
 	if t.UUID == "" {
 		t.UUID = newTableUUID()
 	}
@@ -390,12 +415,9 @@ func (db *DB) DeleteTable(name string) (*Table, error) {
 	defer db.unlockAll()
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.mu.closed {
-		return nil, ErrClosed
-	}
-	t, ok := db.mu.tables[name]
-	if !ok {
-		return nil, tableNotFound(name)
+	t, err := db.tableLocked(name)
+	if err != nil {
+		return nil, err
 	}
 	var e *LogEntry
 	c := t.clone()
@@ -457,12 +479,9 @@ func (db *DB) dropLocked(b *pebble.Batch, t *Table, e *LogEntry) error {
 func (db *DB) UpdateTable(name string, fn func(t *Table) error) (*Table, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.mu.closed {
-		return nil, ErrClosed
-	}
-	t, ok := db.mu.tables[name]
-	if !ok {
-		return nil, tableNotFound(name)
+	t, err := db.tableLocked(name)
+	if err != nil {
+		return nil, err
 	}
 	c := t.clone()
 	if err := fn(c); err != nil {

@@ -19,23 +19,27 @@ import (
 // Index ids and index states are local: every region fills its own indexes
 // from its own items.
 
-// replicatedTable is the part of a Table that travels between regions.
-type replicatedTable struct {
-	Name               string            `json:"name"`
-	Key                KeySchema         `json:"key"`
+// tableDefinition is a global table's definition: the part of a Table that
+// every replica shares. Schema entries carry it, and a replica adopts it
+// whole from an entry with a later SchemaVersion. It is the one list of
+// those fields: Table.definition reads them and Table.setDefinition writes
+// them, and TestTableFieldsClassified fails when a field is added to Table
+// or Index without being placed here or declared local.
+type tableDefinition struct {
 	Attributes         []KeyAttr         `json:"attributes"`
-	Indexes            []replicatedIndex `json:"indexes,omitempty"`
+	Indexes            []indexDefinition `json:"indexes,omitempty"`
 	BillingMode        string            `json:"billing_mode"`
 	Provisioned        *Throughput       `json:"provisioned,omitempty"`
 	Stream             StreamSpec        `json:"stream"`
 	TTL                TTLSpec           `json:"ttl"`
 	DeletionProtection bool              `json:"deletion_protection,omitempty"`
 	TableClass         string            `json:"table_class,omitempty"`
-	Replicas           []Replica         `json:"replicas"`
-	SchemaVersion      Version           `json:"schema_version"`
 }
 
-type replicatedIndex struct {
+// indexDefinition is the part of an Index that every replica shares; its id
+// and state are each region's own (every region fills its indexes from its
+// own items).
+type indexDefinition struct {
 	Name        string      `json:"name"`
 	Local       bool        `json:"local,omitempty"`
 	Key         KeySchema   `json:"key"`
@@ -43,16 +47,98 @@ type replicatedIndex struct {
 	Provisioned *Throughput `json:"provisioned,omitempty"`
 }
 
-func (t *Table) marshalReplicated() ([]byte, error) {
-	r := replicatedTable{
-		Name: t.Name, Key: t.Key, Attributes: t.Attributes, BillingMode: t.BillingMode,
-		Provisioned: t.Provisioned, Stream: t.Stream, TTL: t.TTL, DeletionProtection: t.DeletionProtection,
-		TableClass: t.TableClass, Replicas: t.Replicas, SchemaVersion: t.SchemaVersion,
+// replicatedTable is a table as a schema entry carries it: its name and key
+// (fixed when the table is made), its definition, and its replica list and
+// SchemaVersion.
+type replicatedTable struct {
+	Name string    `json:"name"`
+	Key  KeySchema `json:"key"`
+	tableDefinition
+	Replicas      []Replica `json:"replicas"`
+	SchemaVersion Version   `json:"schema_version"`
+}
+
+// definition returns t's definition, sharing t's slices and pointers.
+func (t *Table) definition() tableDefinition {
+	d := tableDefinition{
+		Attributes: t.Attributes, BillingMode: t.BillingMode, Provisioned: t.Provisioned,
+		Stream: t.Stream, TTL: t.TTL, DeletionProtection: t.DeletionProtection, TableClass: t.TableClass,
 	}
 	for _, ix := range t.Indexes {
-		r.Indexes = append(r.Indexes, replicatedIndex{Name: ix.Name, Local: ix.Local, Key: ix.Key, Projection: ix.Projection, Provisioned: ix.Provisioned})
+		d.Indexes = append(d.Indexes, indexDefinition{
+			Name: ix.Name, Local: ix.Local, Key: ix.Key, Projection: ix.Projection, Provisioned: ix.Provisioned,
+		})
 	}
-	return json.Marshal(r)
+	return d
+}
+
+// setDefinition makes d t's definition, sharing d's slices and pointers.
+// t's indexes become d's, without their local ids and states.
+func (t *Table) setDefinition(d tableDefinition) {
+	t.Attributes, t.BillingMode, t.Provisioned = d.Attributes, d.BillingMode, d.Provisioned
+	t.Stream, t.TTL, t.DeletionProtection, t.TableClass = d.Stream, d.TTL, d.DeletionProtection, d.TableClass
+	t.Indexes = nil
+	for _, ix := range d.Indexes {
+		t.Indexes = append(t.Indexes, Index{
+			Name: ix.Name, Local: ix.Local, Key: ix.Key, Projection: ix.Projection, Provisioned: ix.Provisioned,
+		})
+	}
+}
+
+// withLocalState returns ix, an index of a definition another region sent,
+// with the local id and state of mine, this region's index of that name.
+func (ix Index) withLocalState(mine Index) Index {
+	ix.ID, ix.Status = mine.ID, mine.Status
+	return ix
+}
+
+// sameIndex reports whether a and b are one index: same name, kind, key and
+// projection. An index dropped and made again elsewhere under its old name
+// but with another key is another index.
+func sameIndex(a, b Index) bool {
+	return a.Name == b.Name && a.Local == b.Local && a.Key == b.Key &&
+		a.Projection.Type == b.Projection.Type && slices.Equal(a.Projection.NonKeyAttributes, b.Projection.NonKeyAttributes)
+}
+
+// adoptDefinition makes in's definition t's, as a schema entry with a later
+// SchemaVersion brings it: every setting of the table and of its indexes
+// comes from in. An index both have keeps its local id and state; a global
+// index in lacks is dropped, and one t lacks is added, CREATING, with an id
+// from newID. Local secondary indexes are made with their table and never
+// change: t keeps its own, and adds none. It returns the indexes dropped,
+// whose entries the caller deletes, and the names of those added, which it
+// backfills. Replicas and SchemaVersion are the caller's.
+func (t *Table) adoptDefinition(in *Table, newID func() uint32) (dropped []Index, added []string) {
+	mine := t.Indexes
+	t.setDefinition(in.definition())
+	t.Indexes = nil
+	for _, ix := range mine {
+		theirs := in.Index(ix.Name)
+		switch {
+		case ix.Local:
+			t.Indexes = append(t.Indexes, ix)
+		case theirs == nil || !sameIndex(ix, *theirs):
+			dropped = append(dropped, ix)
+		default:
+			t.Indexes = append(t.Indexes, theirs.withLocalState(ix))
+		}
+	}
+	for _, ix := range in.Indexes {
+		if ix.Local || t.Index(ix.Name) != nil {
+			continue
+		}
+		ix.ID, ix.Status = newID(), StatusCreating
+		t.Indexes = append(t.Indexes, ix)
+		added = append(added, ix.Name)
+	}
+	return dropped, added
+}
+
+func (t *Table) marshalReplicated() ([]byte, error) {
+	return json.Marshal(replicatedTable{
+		Name: t.Name, Key: t.Key, tableDefinition: t.definition(),
+		Replicas: t.Replicas, SchemaVersion: t.SchemaVersion,
+	})
 }
 
 func unmarshalReplicated(b []byte) (*Table, error) {
@@ -60,14 +146,8 @@ func unmarshalReplicated(b []byte) (*Table, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("store: decoding schema entry: %w", err)
 	}
-	t := &Table{
-		Name: r.Name, Key: r.Key, Attributes: r.Attributes, BillingMode: r.BillingMode,
-		Provisioned: r.Provisioned, Stream: r.Stream, TTL: r.TTL, DeletionProtection: r.DeletionProtection,
-		TableClass: r.TableClass, Replicas: r.Replicas, SchemaVersion: r.SchemaVersion,
-	}
-	for _, ix := range r.Indexes {
-		t.Indexes = append(t.Indexes, Index{Name: ix.Name, Local: ix.Local, Key: ix.Key, Projection: ix.Projection, Provisioned: ix.Provisioned})
-	}
+	t := &Table{Name: r.Name, Key: r.Key, Replicas: r.Replicas, SchemaVersion: r.SchemaVersion}
+	t.setDefinition(r.tableDefinition)
 	return t, nil
 }
 
@@ -110,12 +190,9 @@ func (db *DB) commitTableLocked(b *pebble.Batch, t *Table, defChanged bool, touc
 func (db *DB) AddReplica(table, region string) (*Table, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.mu.closed {
-		return nil, ErrClosed
-	}
-	t, ok := db.mu.tables[table]
-	if !ok {
-		return nil, tableNotFound(table)
+	t, err := db.tableLocked(table)
+	if err != nil {
+		return nil, err
 	}
 	if r := t.Replica(region); r != nil && r.Status != StatusDeleting {
 		return nil, fmt.Errorf("%w: %s", ErrReplicaExists, region)
@@ -147,12 +224,9 @@ func (db *DB) RemoveReplica(table, region string) (*Table, error) {
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.mu.closed {
-		return nil, ErrClosed
-	}
-	t, ok := db.mu.tables[table]
-	if !ok {
-		return nil, tableNotFound(table)
+	t, err := db.tableLocked(table)
+	if err != nil {
+		return nil, err
 	}
 	r := t.Replica(region)
 	if r == nil || r.Status == StatusDeleting {
@@ -171,9 +245,9 @@ func (db *DB) RemoveReplica(table, region string) (*Table, error) {
 func (db *DB) SetReplicaActive(table string) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	t, ok := db.mu.tables[table]
-	if !ok {
-		return tableNotFound(table)
+	t, err := db.tableLocked(table)
+	if err != nil {
+		return err
 	}
 	r := t.Replica(db.opts.Region)
 	if r == nil || r.Status != StatusCreating {
@@ -220,29 +294,12 @@ func (db *DB) ApplySchema(in *Table) (created bool, err error) {
 	defer db.unlockAll()
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.mu.closed {
-		return false, ErrClosed
-	}
-	local, ok := db.mu.tables[in.Name]
-	if !ok {
-		mine := in.Replica(db.opts.Region)
-		if mine == nil || mine.Status == StatusDeleting {
-			return false, nil
-		}
-		t := in.clone()
-		t.ID = db.nextIDLocked()
-		for i := range t.Indexes {
-			t.Indexes[i].ID = db.nextIDLocked()
-			t.Indexes[i].Status = StatusActive
-		}
-		t.Created = db.opts.Now().UTC()
-		t.UUID = newTableUUID()
-		t.Status = StatusCreating
-		t.Replica(db.opts.Region).Status = StatusCreating
-		if err := db.commitLocalLocked(nil, t); err != nil {
-			return false, err
-		}
-		return true, nil
+	local, err := db.tableLocked(in.Name)
+	switch {
+	case errors.Is(err, ErrTableNotFound):
+		return db.createReplicaLocked(in)
+	case err != nil:
+		return false, err
 	}
 	c := local.clone()
 	c.Replicas = mergeReplicas(local.Replicas, in.Replicas)
@@ -251,16 +308,9 @@ func (db *DB) ApplySchema(in *Table) (created bool, err error) {
 	var backfills []string
 	if local.SchemaVersion.Less(in.SchemaVersion) {
 		c.SchemaVersion = in.SchemaVersion
-		c.Attributes = in.Attributes
-		c.BillingMode, c.Provisioned = in.BillingMode, in.Provisioned
-		c.Stream, c.TTL = in.Stream, in.TTL
-		c.DeletionProtection, c.TableClass = in.DeletionProtection, in.TableClass
-		var keep []Index
-		for _, ix := range c.Indexes {
-			if ix.Local || in.Index(ix.Name) != nil {
-				keep = append(keep, ix)
-				continue
-			}
+		var dropped []Index
+		dropped, backfills = c.adoptDefinition(in, db.nextIDLocked)
+		for _, ix := range dropped {
 			span := spanPrefix(prefixIndex, ix.ID)
 			if err := b.DeleteRange(span, prefixEnd(span), nil); err != nil {
 				return false, err
@@ -269,16 +319,6 @@ func (db *DB) ApplySchema(in *Table) (created bool, err error) {
 				return false, err
 			}
 		}
-		for _, ix := range in.Indexes {
-			if ix.Local || slices.ContainsFunc(keep, func(k Index) bool { return k.Name == ix.Name }) {
-				continue
-			}
-			ix.ID = db.nextIDLocked()
-			ix.Status = StatusCreating
-			keep = append(keep, ix)
-			backfills = append(backfills, ix.Name)
-		}
-		c.Indexes = keep
 	}
 	if mine := c.Replica(db.opts.Region); mine != nil && mine.Status == StatusDeleting {
 		return false, db.dropLocked(b, c, nil)
@@ -290,6 +330,25 @@ func (db *DB) ApplySchema(in *Table) (created bool, err error) {
 		db.startBackfill(c.Name, ix)
 	}
 	return false, nil
+}
+
+// createReplicaLocked creates this region's replica of a global table from
+// a schema entry naming this region, CREATING until the caller has
+// backfilled it; it reports whether it did. db.mu and every item lock must
+// be held.
+func (db *DB) createReplicaLocked(in *Table) (bool, error) {
+	mine := in.Replica(db.opts.Region)
+	if mine == nil || mine.Status == StatusDeleting {
+		return false, nil
+	}
+	t := in.clone()
+	db.newTableLocked(t, StatusCreating)
+	t.UUID = newTableUUID()
+	t.Replica(db.opts.Region).Status = StatusCreating
+	if err := db.commitLocalLocked(nil, t); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // commitLocalLocked stores t as the table's schema without logging it: the
@@ -389,12 +448,22 @@ func (db *DB) ApplyRemote(origin, incarnation string, entries []LogEntry) (Apply
 
 // remoteWrite is one replicated item write prepared for applying.
 type remoteWrite struct {
-	table    *Table
-	keyAttrs attr.Item
-	key      encodedKey
-	pkey     []byte
-	version  Version
-	item     attr.Item // nil: delete
+	ref     itemRef
+	key     attr.Item // the item's key attributes
+	version Version
+	item    attr.Item // nil: delete
+	expiry  bool      // a delete made by time-to-live expiry
+}
+
+// remoteWriteOf prepares the write of item (nil: a delete) with key
+// attributes key and version v to table t. It fails when the key does not
+// fit t's schema.
+func remoteWriteOf(t *Table, key attr.Item, v Version, item attr.Item) (remoteWrite, error) {
+	ref, err := locate(t, key)
+	if err != nil {
+		return remoteWrite{}, err
+	}
+	return remoteWrite{ref: ref, key: keyAttrs(t.Key, key), version: v, item: item}, nil
 }
 
 func (db *DB) applyItems(origin, incarnation string, entries []LogEntry) (ApplyResult, error) {
@@ -417,14 +486,15 @@ func (db *DB) applyItemsOnce(origin, incarnation string, entries []LogEntry) (Ap
 				res.Skipped++
 				continue
 			}
-			k, err := itemKeyOf(t, c.Key)
+			w, err := remoteWriteOf(t, c.Key, e.Version, c.New)
 			if err != nil {
 				// The key does not fit this region's schema: a table
 				// dropped and recreated differently elsewhere.
 				res.Skipped++
 				continue
 			}
-			writes = append(writes, remoteWrite{table: t, keyAttrs: keyAttrs(t.Key, c.Key), key: k, pkey: itemKey(t.ID, k), version: e.Version, item: c.New})
+			w.expiry = c.Expiry
+			writes = append(writes, w)
 		}
 	}
 	last := entries[len(entries)-1]
@@ -435,62 +505,56 @@ func (db *DB) applyItemsOnce(origin, incarnation string, entries []LogEntry) (Ap
 	return res, err
 }
 
-// errSchemaChanged is returned by applyWrites when a table it was given
-// changed (an index added or removed, the table dropped) between reading
-// its schema and taking the locks; the caller prepares its writes again.
-var errSchemaChanged = errors.New("store: schema changed while applying")
-
 // applyWrites stores the winning writes among ws in one batch, with the
-// cursor when one is given.
+// cursor when one is given. Replicated writes are not logged: each region
+// ships only its own writes. They go through commitBatch alone, not
+// DB.commit, and once they are durable their Changes are given to
+// db.applied, where a stream of this region's tables will be fed the
+// writes made elsewhere.
 func (db *DB) applyWrites(ws []remoteWrite, cursor *Cursor, origin string) (applied, stale int, err error) {
 	if k := db.knobs.beforeApplyLocks; k != nil {
 		k()
 	}
-	stripes := make([]int, len(ws))
-	for i := range ws {
-		stripes[i] = stripeOf(ws[i].pkey)
-	}
-	slices.Sort(stripes)
-	stripes = slices.Compact(stripes)
-	for _, s := range stripes {
-		db.locks[s].Lock()
-	}
-	defer func() {
-		for _, s := range stripes {
-			db.locks[s].Unlock()
-		}
-	}()
-	// Schema changes take every lock: with the locks held, the tables are
-	// the current ones or the writes must be prepared again, or an index
-	// made or dropped in between would miss an entry or keep a stale one.
-	db.mu.RLock()
-	closed := db.mu.closed
-	changed := false
-	for _, w := range ws {
-		if db.mu.tables[w.table.Name] != w.table {
-			changed = true
-			break
-		}
-	}
-	db.mu.RUnlock()
-	if closed {
-		return 0, 0, ErrClosed
-	}
-	if changed {
-		return 0, 0, errSchemaChanged
+	locks := db.lockItems(len(ws), func(i int) []byte { return ws[i].ref.pkey })
+	defer locks.unlock()
+	if err := db.checkTables(len(ws), func(i int) *Table { return ws[i].ref.table }); err != nil {
+		return 0, 0, err
 	}
 	b := db.pdb.NewBatch()
 	defer b.Close()
+	changes, applied, stale, err := db.stageRemote(b, ws)
+	if err != nil {
+		return applied, stale, err
+	}
+	if cursor != nil {
+		if err := b.Set(cursorKey(origin), cursor.encode(), nil); err != nil {
+			return applied, stale, err
+		}
+	}
+	if err := db.commitBatch(b, pebble.Sync); err != nil {
+		return applied, stale, err
+	}
+	if db.applied != nil && len(changes) > 0 {
+		db.applied(changes)
+	}
+	return applied, stale, nil
+}
+
+// stageRemote adds to b the writes among ws that win over what this region
+// has (last writer wins), with their statistics; a write no later than the
+// item's current version is stale and left out. The items' locks must be
+// held. It returns the Changes staged when db.applied wants them.
+func (db *DB) stageRemote(b *pebble.Batch, ws []remoteWrite) (changes []Change, applied, stale int, err error) {
 	deltas := map[uint32]*Stats{}
 	// Later writes in ws to the same item see earlier ones through this
 	// overlay rather than through the batch.
 	pending := map[string]record{}
 	for _, w := range ws {
-		cur, ok := pending[string(w.pkey)]
+		cur, ok := pending[string(w.ref.pkey)]
 		if !ok {
-			r, found, err := db.readRecord(w.pkey)
+			r, found, err := db.readRecord(w.ref.pkey)
 			if err != nil {
-				return applied, stale, err
+				return nil, applied, stale, err
 			}
 			if found {
 				cur, ok = r, true
@@ -500,27 +564,22 @@ func (db *DB) applyWrites(ws []remoteWrite, cursor *Cursor, origin string) (appl
 			stale++
 			continue
 		}
-		var old attr.Item
+		c := Change{Table: w.ref.table.Name, Key: w.key, New: w.item, Version: w.version, Expiry: w.expiry}
 		if ok && !cur.Tombstone {
-			old = cur.Item
+			c.Old = cur.Item
 		}
 		// An item that does not fit an index this region has (a type
 		// clash) is stored without that index entry rather than lost.
-		if err := db.writeItem(b, w.table, w.key, w.pkey, w.keyAttrs, old, w.item, w.version, deltas, true); err != nil {
-			return applied, stale, err
+		if err := db.writeItem(b, w.ref, c, deltas, skipMisfits); err != nil {
+			return nil, applied, stale, err
 		}
-		pending[string(w.pkey)] = record{Version: w.version, Tombstone: w.item == nil, Item: w.item}
+		pending[string(w.ref.pkey)] = record{Version: w.version, Tombstone: w.item == nil, Item: w.item}
 		applied++
-	}
-	if err := writeDeltas(b, deltas); err != nil {
-		return applied, stale, err
-	}
-	if cursor != nil {
-		if err := b.Set(cursorKey(origin), cursor.encode(), nil); err != nil {
-			return applied, stale, err
+		if db.applied != nil {
+			changes = append(changes, c)
 		}
 	}
-	return applied, stale, db.commitBatch(b, pebble.Sync)
+	return changes, applied, stale, writeDeltas(b, deltas)
 }
 
 // SnapshotRecord is one item or tombstone of a table, as a snapshot carries
@@ -582,11 +641,11 @@ func (db *DB) ApplySnapshot(table string, recs []SnapshotRecord) (applied, stale
 		}
 		ws := make([]remoteWrite, 0, len(recs))
 		for _, r := range recs {
-			k, err := itemKeyOf(t, r.Key)
+			w, err := remoteWriteOf(t, r.Key, r.Version, r.Item)
 			if err != nil {
 				continue
 			}
-			ws = append(ws, remoteWrite{table: t, keyAttrs: keyAttrs(t.Key, r.Key), key: k, pkey: itemKey(t.ID, k), version: r.Version, item: r.Item})
+			ws = append(ws, w)
 		}
 		applied, stale, err = db.applyWrites(ws, nil, "")
 		if !errors.Is(err, errSchemaChanged) {

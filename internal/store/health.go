@@ -30,6 +30,7 @@ const healthLogInterval = 30 * time.Second
 // concurrent use.
 type health struct {
 	log *slog.Logger
+	now func() time.Time // Options.Now
 	mu  struct {
 		sync.Mutex
 		// lowSpace is set while free space is under the threshold.
@@ -51,8 +52,8 @@ type health struct {
 	}
 }
 
-func newHealth(log *slog.Logger) *health {
-	h := &health{log: log}
+func newHealth(log *slog.Logger, now func() time.Time) *health {
+	h := &health{log: log, now: now}
 	h.mu.counts = map[string]int{}
 	h.mu.logged = map[string]time.Time{}
 	return h
@@ -83,10 +84,10 @@ func (h *health) transitionLocked(wasFailing bool) {
 	cause := h.causeLocked()
 	switch {
 	case cause != nil && !wasFailing:
-		h.mu.since = time.Now()
+		h.mu.since = h.now()
 		h.log.Error("storage failing: refusing writes until it recovers; reads go on", "cause", cause)
 	case cause == nil && wasFailing:
-		h.log.Info("storage recovered: accepting writes again", "after", time.Since(h.mu.since).Round(time.Millisecond))
+		h.log.Info("storage recovered: accepting writes again", "after", h.now().Sub(h.mu.since).Round(time.Millisecond))
 		clear(h.mu.counts)
 		clear(h.mu.logged)
 	}
@@ -99,10 +100,11 @@ func (h *health) countLocked(kind string) (int, bool) {
 	h.mu.counts[kind]++
 	n := h.mu.counts[kind]
 	last, ok := h.mu.logged[kind]
-	if ok && time.Since(last) < healthLogInterval {
+	now := h.now()
+	if ok && now.Sub(last) < healthLogInterval {
 		return n, false
 	}
-	h.mu.logged[kind] = time.Now()
+	h.mu.logged[kind] = now
 	h.mu.counts[kind] = 0
 	return n, true
 }

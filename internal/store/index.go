@@ -81,12 +81,9 @@ func (db *DB) CreateIndex(table string, ix Index, attrs []KeyAttr) (*Table, erro
 	defer db.unlockAll()
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.mu.closed {
-		return nil, ErrClosed
-	}
-	t, ok := db.mu.tables[table]
-	if !ok {
-		return nil, tableNotFound(table)
+	t, err := db.tableLocked(table)
+	if err != nil {
+		return nil, err
 	}
 	if t.Index(ix.Name) != nil {
 		return nil, fmt.Errorf("%w: %s", ErrIndexExists, ix.Name)
@@ -119,12 +116,9 @@ func (db *DB) DeleteIndex(table, name string) (*Table, error) {
 	defer db.unlockAll()
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.mu.closed {
-		return nil, ErrClosed
-	}
-	t, ok := db.mu.tables[table]
-	if !ok {
-		return nil, tableNotFound(table)
+	t, err := db.tableLocked(table)
+	if err != nil {
+		return nil, err
 	}
 	ix := t.Index(name)
 	if ix == nil || ix.Local {
@@ -246,9 +240,8 @@ func (db *DB) backfillKeys(table, index string, keys [][]byte) error {
 }
 
 func (db *DB) backfillKey(table, index string, pk []byte) error {
-	s := stripeOf(pk)
-	db.locks[s].Lock()
-	defer db.locks[s].Unlock()
+	locks := db.lockItems(1, func(int) []byte { return pk })
+	defer locks.unlock()
 	t, err := db.Table(table)
 	if err != nil {
 		return err

@@ -167,14 +167,16 @@ func bounds(kind byte, id uint32, ks KeySchema, o IterOptions) (lower, upper []b
 	return nil, nil, fmt.Errorf("store: unknown range condition %d", r.Op)
 }
 
-// afterKey returns the Pebble key of the entry o.After names.
+// afterKey returns the Pebble key of the entry o.After names. It fails with
+// a *KeyError when o.After does not hold the table's key, and with
+// ErrBadStartKey when, reading an index, it lacks the index's key.
 func afterKey(t *Table, o IterOptions, kind byte, id uint32) ([]byte, error) {
-	tk, err := itemKeyOf(t, o.After)
+	ref, err := locate(t, o.After)
 	if err != nil {
 		return nil, err
 	}
 	if kind == prefixItem {
-		return itemKey(t.ID, tk), nil
+		return ref.pkey, nil
 	}
 	ix := t.Index(o.Index)
 	ik, ok, err := encodeKey(ix.Key, o.After, ix.Name)
@@ -182,9 +184,9 @@ func afterKey(t *Table, o IterOptions, kind byte, id uint32) ([]byte, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, attr.Invalidf("The provided starting key is invalid: The provided key element does not match the schema")
+		return nil, fmt.Errorf("%w: it lacks the key attributes of index %q", ErrBadStartKey, ix.Name)
 	}
-	return indexKey(id, ik, tk), nil
+	return indexKey(id, ik, ref.key), nil
 }
 
 // Next advances to the next item and reports whether there is one.
@@ -260,11 +262,11 @@ func (db *DB) Get(table string, key attr.Item) (attr.Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := itemKeyOf(t, key)
+	ref, err := locate(t, key)
 	if err != nil {
 		return nil, err
 	}
-	r, found, err := db.readRecord(itemKey(t.ID, k))
+	r, found, err := db.readRecord(ref.pkey)
 	if err != nil || !found || r.Tombstone {
 		return nil, err
 	}
@@ -287,11 +289,11 @@ func (s *Snapshot) Get(table string, key attr.Item) (attr.Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := itemKeyOf(t, key)
+	ref, err := locate(t, key)
 	if err != nil {
 		return nil, err
 	}
-	v, closer, err := s.snap.Get(itemKey(t.ID, k))
+	v, closer, err := s.snap.Get(ref.pkey)
 	if err == pebble.ErrNotFound {
 		return nil, nil
 	}

@@ -50,16 +50,18 @@ type encodedKey struct {
 }
 
 // encodeKey encodes the key attributes of item (which may hold others) under
-// schema ks, checking that they are present, of the right type and within
-// DynamoDB's size limits. what names the kind of key in error messages.
-func encodeKey(ks KeySchema, item attr.Item, indexName string) (encodedKey, bool, error) {
+// schema ks, checking that they are of the right type and within the size
+// limits; ok is false when item lacks one of them. indexName names the
+// index whose key ks is, for errors (empty for the table's key). Errors are
+// *KeyError.
+func encodeKey(ks KeySchema, item attr.Item, indexName string) (_ encodedKey, ok bool, _ error) {
 	var k encodedKey
 	h, ok := item[ks.Hash.Name]
 	if !ok {
 		return k, false, nil
 	}
 	var err error
-	if k.hash, err = encodeKeyValue(ks.Hash, h, indexName, maxHashKeyBytes); err != nil {
+	if k.hash, err = encodeKeyValue(ks.Hash, h, indexName, false); err != nil {
 		return k, false, err
 	}
 	if !ks.HasRange() {
@@ -69,46 +71,40 @@ func encodeKey(ks KeySchema, item attr.Item, indexName string) (encodedKey, bool
 	if !ok {
 		return k, false, nil
 	}
-	if k.rng, err = encodeKeyValue(ks.Range, r, indexName, maxRangeKeyBytes); err != nil {
+	if k.rng, err = encodeKeyValue(ks.Range, r, indexName, true); err != nil {
 		return k, false, err
 	}
 	return k, true, nil
 }
 
-// DynamoDB's limits on key attribute sizes.
+// The limits on key attribute sizes, as DynamoDB has them.
 const (
 	maxHashKeyBytes  = 2048
 	maxRangeKeyBytes = 1024
 )
 
-func encodeKeyValue(ka KeyAttr, v attr.Value, indexName string, limit int) ([]byte, error) {
+// encodeKeyValue encodes the value v of key attribute ka, the sort key when
+// sort is set, of the table's key or of index indexName's.
+func encodeKeyValue(ka KeyAttr, v attr.Value, indexName string, sort bool) ([]byte, error) {
+	fault := func(err error) *KeyError {
+		return &KeyError{Err: err, Attr: ka.Name, Index: indexName, Sort: sort, Want: ka.Type, Got: v.Type}
+	}
 	if v.Type != ka.Type {
-		if indexName != "" {
-			return nil, attr.Invalidf("One or more parameter values were invalid: Type mismatch for Index Key %s Expected: %v Actual: %v IndexName: %s", ka.Name, ka.Type, v.Type, indexName)
-		}
-		return nil, attr.Invalidf("One or more parameter values were invalid: Type mismatch for key %s expected: %v actual: %v", ka.Name, ka.Type, v.Type)
+		return nil, fault(ErrKeyType)
 	}
 	if (v.Type == attr.String && v.Str == "") || (v.Type == attr.Binary && len(v.Bin) == 0) {
-		if indexName != "" {
-			return nil, attr.Invalidf("One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty %s value. IndexName: %s, IndexKey: %s", emptyKind(v.Type), indexName, ka.Name)
-		}
-		return nil, attr.Invalidf("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty %s value. Key: %s", emptyKind(v.Type), ka.Name)
+		return nil, fault(ErrKeyEmpty)
+	}
+	limit := maxHashKeyBytes
+	if sort {
+		limit = maxRangeKeyBytes
 	}
 	if n := v.Size(); n > limit {
-		kind := "hashkey"
-		if limit == maxRangeKeyBytes {
-			kind = "rangekey"
-		}
-		return nil, attr.Invalidf("One or more parameter values were invalid: Size of %s has exceeded the maximum size limit of%d bytes", kind, limit)
+		e := fault(ErrKeyTooLarge)
+		e.Size, e.Limit = n, limit
+		return nil, e
 	}
 	return attr.AppendKey(nil, v)
-}
-
-func emptyKind(t attr.Type) string {
-	if t == attr.Binary {
-		return "binary"
-	}
-	return "string"
 }
 
 // itemKey returns the Pebble key of an item of table id.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/gyre-dev/gyre/internal/attr"
@@ -170,17 +171,28 @@ func (t *Table) Index(name string) *Index {
 	return nil
 }
 
-// clone returns a copy of t that can be modified without affecting t.
+// clone returns a copy of t that can be modified without affecting t: it
+// shares nothing with t (TestCloneIsDeep).
 func (t *Table) clone() *Table {
 	c := *t
 	c.Attributes = append([]KeyAttr(nil), t.Attributes...)
 	c.Indexes = append([]Index(nil), t.Indexes...)
-	if t.Provisioned != nil {
-		p := *t.Provisioned
-		c.Provisioned = &p
+	for i := range c.Indexes {
+		ix := &c.Indexes[i]
+		ix.Projection.NonKeyAttributes = slices.Clone(ix.Projection.NonKeyAttributes)
+		ix.Provisioned = cloneThroughput(ix.Provisioned)
 	}
+	c.Provisioned = cloneThroughput(t.Provisioned)
 	c.Tags = maps.Clone(t.Tags)
 	c.Replicas = append([]Replica(nil), t.Replicas...)
+	return &c
+}
+
+func cloneThroughput(p *Throughput) *Throughput {
+	if p == nil {
+		return nil
+	}
+	c := *p
 	return &c
 }
 

@@ -199,9 +199,8 @@ func (db *DB) collectTombstones(horizon hlc.Timestamp) error {
 func (db *DB) collectTombstone(tk []byte) error {
 	ts := hlc.Timestamp(binary.BigEndian.Uint64(tk[1:9]))
 	pk := tk[9:]
-	s := stripeOf(pk)
-	db.locks[s].Lock()
-	defer db.locks[s].Unlock()
+	locks := db.lockItems(1, func(int) []byte { return pk })
+	defer locks.unlock()
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	if err := b.Delete(tk, nil); err != nil {

@@ -75,11 +75,13 @@ const IdempotencyWindow = 10 * time.Minute
 // MaxItemSize is DynamoDB's item size limit.
 const MaxItemSize = attr.MaxItemSize
 
-// Change describes one committed item write. Every write passes through
-// DB.commit with its Changes; replication and streams are fed from there.
-// A delete of an item that was absent has Old and New nil: it changed
-// nothing here, so a stream shows no record of it, but replication ships
-// its version.
+// Change describes one committed item write. A local write's Changes pass
+// through DB.commit into the change log, which replication ships and
+// streams will read; a write applied from another region is described by a
+// Change too, with the item it replaced here, but is not logged (see
+// applyWrites). A delete of an item that was absent has Old and New nil: it
+// changed nothing here, so a stream shows no record of it, but replication
+// ships its version.
 type Change struct {
 	Table   string
 	Key     attr.Item // the item's key attributes
@@ -90,98 +92,103 @@ type Change struct {
 	Expiry bool
 }
 
-type prepared struct {
-	table  *Table
-	key    encodedKey
-	pkey   []byte // Pebble key of the item
-	stripe int
-	old    record
-	exists bool // a live item (not a tombstone) was read
-}
-
 // Write applies ops atomically: it locks their items, reads them, calls each
 // Op's Apply, and commits every resulting write in one durable batch. When an
 // Apply fails nothing is written: with one Op (and no wo.Transaction) its
-// error is returned as is, otherwise a *CanceledError holds each Op's error. Invalid keys or items
-// are reported as *attr.ValidationError before anything is written.
+// error is returned as is, otherwise a *CanceledError holds each Op's error.
+// Keys or items that do not fit the table are reported before anything is
+// written: a *KeyError, ErrItemTooLarge, ErrDuplicateItem, or the
+// *attr.ValidationError of an item attr does not accept.
 func (db *DB) Write(ops []Op, wo WriteOptions) ([]Outcome, error) {
 	for {
-		out, retry, err := db.write(ops, wo)
-		if !retry {
+		out, err := db.write(ops, wo)
+		if !errors.Is(err, errSchemaChanged) {
 			return out, err
 		}
 	}
 }
 
-func (db *DB) write(ops []Op, wo WriteOptions) (_ []Outcome, retry bool, _ error) {
+// itemWrite is one Op of a Write as it goes through the phases of write:
+// where its item is, then the record it replaces, then what Apply made of
+// it.
+type itemWrite struct {
+	ref    itemRef
+	old    record // the stored record, read with the item's lock held
+	exists bool   // old is a live item, not a tombstone
+	action Action
+	out    Outcome
+}
+
+// write is one attempt at a Write. It fails with errSchemaChanged when a
+// table changed between preparing the keys and locking them: Write then
+// starts over.
+func (db *DB) write(ops []Op, wo WriteOptions) ([]Outcome, error) {
 	if err := db.health.err(); err != nil {
-		return nil, false, err // refused before it takes locks or a log position
+		return nil, err // refused before it takes locks or a log position
 	}
-	preps := make([]prepared, len(ops))
-	for i, op := range ops {
-		t, err := db.Table(op.Table)
-		if err != nil {
-			return nil, false, err
-		}
-		k, err := itemKeyOf(t, op.Key)
-		if err != nil {
-			return nil, false, err
-		}
-		pk := itemKey(t.ID, k)
-		for j := range i {
-			if preps[j].table == t && bytes.Equal(preps[j].pkey, pk) {
-				return nil, false, attr.Invalidf("Transaction request cannot include multiple operations on one item")
-			}
-		}
-		preps[i] = prepared{table: t, key: k, pkey: pk, stripe: stripeOf(pk)}
+	ws, err := db.prepareKeys(ops)
+	if err != nil {
+		return nil, err
 	}
-	stripes := make([]int, len(preps))
-	for i := range preps {
-		stripes[i] = preps[i].stripe
+	locks := db.lockItems(len(ws), func(i int) []byte { return ws[i].ref.pkey })
+	defer locks.unlock()
+	if err := db.checkTables(len(ws), func(i int) *Table { return ws[i].ref.table }); err != nil {
+		return nil, err
 	}
-	slices.Sort(stripes)
-	stripes = slices.Compact(stripes)
-	for _, s := range stripes {
-		db.locks[s].Lock()
-	}
-	defer func() {
-		for _, s := range stripes {
-			db.locks[s].Unlock()
-		}
-	}()
-
-	// A schema change may have happened between reading the schema and
-	// taking the locks (schema changes take every lock); start over then.
-	db.mu.RLock()
-	closed := db.mu.closed
-	for i := range preps {
-		if db.mu.tables[preps[i].table.Name] != preps[i].table {
-			retry = true
-		}
-	}
-	db.mu.RUnlock()
-	if closed {
-		return nil, false, ErrClosed
-	}
-	if retry {
-		return nil, true, nil
-	}
-
 	if wo.Token != "" {
 		replayed, err := db.checkToken(wo.Token, wo.RequestHash)
 		if err != nil || replayed {
-			return nil, false, err
+			return nil, err
 		}
 	}
+	if err := db.readCurrent(ws); err != nil {
+		return nil, err
+	}
+	if err := applyOps(ops, ws, wo.Transaction); err != nil {
+		return nil, err
+	}
+	if err := db.commitWrites(ops, ws, wo); err != nil {
+		return nil, err
+	}
+	outcomes := make([]Outcome, len(ws))
+	for i := range ws {
+		outcomes[i] = ws[i].out
+	}
+	return outcomes, nil
+}
 
-	for i := range preps {
-		p := &preps[i]
-		r, found, err := db.readRecord(p.pkey)
+// prepareKeys looks up each Op's table and locates its item.
+func (db *DB) prepareKeys(ops []Op) ([]itemWrite, error) {
+	ws := make([]itemWrite, len(ops))
+	for i, op := range ops {
+		t, err := db.Table(op.Table)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
-		p.old = r
-		p.exists = found && !r.Tombstone
+		ref, err := locate(t, op.Key)
+		if err != nil {
+			return nil, err
+		}
+		for j := range i {
+			if ws[j].ref.table == t && bytes.Equal(ws[j].ref.pkey, ref.pkey) {
+				return nil, fmt.Errorf("%w: Ops %d and %d name the same item of table %q", ErrDuplicateItem, j, i, t.Name)
+			}
+		}
+		ws[i].ref = ref
+	}
+	return ws, nil
+}
+
+// readCurrent reads the record each item has now. The items' locks must be
+// held.
+func (db *DB) readCurrent(ws []itemWrite) error {
+	for i := range ws {
+		w := &ws[i]
+		r, found, err := db.readRecord(w.ref.pkey)
+		if err != nil {
+			return err
+		}
+		w.old, w.exists = r, found && !r.Tombstone
 		if found {
 			// The write replaces this version (an item or a tombstone), so
 			// it must carry a later one, or every other replica would keep
@@ -190,19 +197,25 @@ func (db *DB) write(ops []Op, wo WriteOptions) (_ []Outcome, retry bool, _ error
 			db.opts.Clock.Observe(r.Version.TS)
 		}
 	}
+	return nil
+}
 
-	outcomes := make([]Outcome, len(ops))
-	actions := make([]Action, len(ops))
+// applyOps calls each Op's Apply on its item's current state and records
+// what it decided; a Put's item is checked against its table. With one Op
+// (and not a transaction) an Apply error is returned as is; otherwise every
+// Apply runs, and their errors are returned together as a *CanceledError.
+func applyOps(ops []Op, ws []itemWrite, transaction bool) error {
 	var reasons []error
 	for i, op := range ops {
+		w := &ws[i]
 		var cur attr.Item
-		if preps[i].exists {
-			cur = preps[i].old.Item
+		if w.exists {
+			cur = w.old.Item
 		}
 		next, act, err := op.Apply(cur)
 		if err != nil {
-			if len(ops) == 1 && !wo.Transaction {
-				return nil, false, err
+			if len(ops) == 1 && !transaction {
+				return err
 			}
 			if reasons == nil {
 				reasons = make([]error, len(ops))
@@ -215,72 +228,96 @@ func (db *DB) write(ops []Op, wo WriteOptions) (_ []Outcome, retry bool, _ error
 		// fresh version and ships it: it is an acknowledged write, and must
 		// win over every older write, wherever it was made.
 		if act == Put {
-			if err := checkItem(preps[i].table, op.Key, next); err != nil {
-				return nil, false, err
+			if err := checkItem(w.ref.table, op.Key, next); err != nil {
+				return err
 			}
 		}
-		outcomes[i].Old = cur
+		w.action = act
+		w.out.Old = cur
 		switch act {
 		case Put:
-			outcomes[i].New = next
+			w.out.New = next
 		case Keep:
-			outcomes[i].New = cur
+			w.out.New = cur
 		}
-		actions[i] = act
 	}
 	if reasons != nil {
-		return nil, false, &CanceledError{Reasons: reasons}
+		return &CanceledError{Reasons: reasons}
 	}
+	return nil
+}
 
+// commitWrites makes the writes the Ops decided durable, in one batch with
+// their change log entry and the transaction's token. A Write of condition
+// checks alone, without a token, commits nothing.
+func (db *DB) commitWrites(ops []Op, ws []itemWrite, wo WriteOptions) error {
 	b := db.pdb.NewBatch()
 	defer b.Close()
-	hasWrites := slices.ContainsFunc(actions, func(a Action) bool { return a != Keep })
-	var seq uint64
-	var version Version
-	if hasWrites {
-		seq, version = db.nextLogPosition()
-		defer db.logDone(seq)
+	var e LogEntry
+	if hasWrites(ws) {
+		e.Seq, e.Version = db.nextLogPosition()
+		defer db.logDone(e.Seq)
 	}
+	changes, err := db.buildBatch(b, ops, ws, e.Version, wo)
+	if err != nil {
+		return err
+	}
+	if len(changes) == 0 && wo.Token == "" {
+		return nil
+	}
+	e.Changes = changes
+	return db.commit(b, e)
+}
+
+// hasWrites reports whether any Op writes its item.
+func hasWrites(ws []itemWrite) bool {
+	for i := range ws {
+		if ws[i].action != Keep {
+			return true
+		}
+	}
+	return false
+}
+
+// buildBatch adds to b the item writes of ws, stamped with version v, their
+// statistics and the transaction's token, and returns their Changes.
+func (db *DB) buildBatch(b *pebble.Batch, ops []Op, ws []itemWrite, v Version, wo WriteOptions) ([]Change, error) {
 	deltas := map[uint32]*Stats{}
 	var changes []Change
-	for i := range preps {
-		if actions[i] == Keep {
+	for i := range ws {
+		w := &ws[i]
+		if w.action == Keep {
 			continue
 		}
-		p := &preps[i]
-		o := outcomes[i]
-		key := keyAttrs(p.table.Key, ops[i].Key)
-		if err := db.writeItem(b, p.table, p.key, p.pkey, key, o.Old, o.New, version, deltas); err != nil {
-			return nil, false, err
+		c := Change{
+			Table: w.ref.table.Name, Key: keyAttrs(w.ref.table.Key, ops[i].Key),
+			Old: w.out.Old, New: w.out.New, Version: v, Expiry: wo.Expiry,
 		}
-		changes = append(changes, Change{
-			Table: p.table.Name, Key: key,
-			Old: o.Old, New: o.New, Version: version, Expiry: wo.Expiry,
-		})
+		if err := db.writeItem(b, w.ref, c, deltas, refuseMisfits); err != nil {
+			return nil, err
+		}
+		changes = append(changes, c)
 	}
 	if err := writeDeltas(b, deltas); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if wo.Token != "" {
 		if err := b.Set(tokenKey(wo.Token), tokenValue(wo.RequestHash, db.opts.Now()), nil); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 	}
-	if len(changes) == 0 && wo.Token == "" {
-		return outcomes, false, nil
-	}
-	if err := db.commit(b, LogEntry{Seq: seq, Version: version, Changes: changes}); err != nil {
-		return nil, false, err
-	}
-	return outcomes, false, nil
+	return changes, nil
 }
 
 // commit makes a batch of local writes durable, with the change log entry
-// that describes them (an entry without changes or schema is not logged).
-// It is the one place every local write passes through.
+// that describes them (an entry without changes or schema is not logged),
+// stamped with its commit time. It is the one place every local write
+// passes through; writes applied from other regions are not logged, and go
+// through commitBatch alone (see applyWrites).
 func (db *DB) commit(b *pebble.Batch, e LogEntry) error {
-	if len(e.Changes) > 0 || e.Schema != nil {
-		e.Committed = time.Now()
+	logged := len(e.Changes) > 0 || e.Schema != nil
+	if logged {
+		e.Committed = db.opts.Now()
 		enc, err := e.Encode()
 		if err != nil {
 			return err
@@ -290,7 +327,7 @@ func (db *DB) commit(b *pebble.Batch, e LogEntry) error {
 		}
 	}
 	err := db.commitBatch(b, pebble.Sync)
-	if errors.Is(err, errCommitFailed) && (len(e.Changes) > 0 || e.Schema != nil) {
+	if errors.Is(err, errCommitFailed) && logged {
 		// The entry may be readable, but the client is told it failed:
 		// keep the log's watermark below it, so no peer ever gets it.
 		db.holdLog(e.Seq)
@@ -330,33 +367,45 @@ func (db *DB) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err error) {
 // shipped (see DB.commit).
 var errCommitFailed = errors.New("store: commit failed")
 
-// writeItem adds to b the writes that replace old with new (nil new: a
-// delete) for the item with key attributes key: its record, a tombstone for
-// a delete, its index entries and the statistics deltas. When lenient, an
-// index whose key the new item does not fit leaves it out instead of
-// failing (replicated writes must be stored whatever this region's indexes
-// say).
-func (db *DB) writeItem(b *pebble.Batch, t *Table, tk encodedKey, pk []byte, key, old, new attr.Item, v Version, deltas map[uint32]*Stats, lenient ...bool) error {
-	rec := record{Version: v, Item: new, Tombstone: new == nil}
+// misfits says what writeItem does with an item that does not fit one of
+// its table's indexes: a value of another type than the index's key
+// attribute.
+type misfits uint8
+
+const (
+	// refuseMisfits fails the write. Local writes are checked before
+	// (checkItem), so none fails here.
+	refuseMisfits misfits = iota
+	// skipMisfits leaves the item out of the indexes it does not fit:
+	// replicated writes must be stored whatever this region's indexes say.
+	skipMisfits
+)
+
+// writeItem adds to b the writes that take the item at ref from c.Old to
+// c.New (nil: a delete) at version c.Version: its record, a tombstone for a
+// delete, its index entries and the statistics deltas.
+func (db *DB) writeItem(b *pebble.Batch, ref itemRef, c Change, deltas map[uint32]*Stats, m misfits) error {
+	rec := record{Version: c.Version, Item: c.New, Tombstone: c.New == nil}
 	if rec.Tombstone {
-		rec.Key = key
-		if err := b.Set(tombKey(v.TS, pk), nil, nil); err != nil {
+		rec.Key = c.Key
+		if err := b.Set(tombKey(c.Version.TS, ref.pkey), nil, nil); err != nil {
 			return err
 		}
 	}
-	if err := b.Set(pk, rec.encode(), nil); err != nil {
+	if err := b.Set(ref.pkey, rec.encode(), nil); err != nil {
 		return err
 	}
-	addDelta(deltas, t.ID, old, new)
+	t := ref.table
+	addDelta(deltas, t.ID, c.Old, c.New)
 	for i := range t.Indexes {
 		ix := &t.Indexes[i]
-		n := new
-		if n != nil && len(lenient) > 0 && lenient[0] {
+		n := c.New
+		if n != nil && m == skipMisfits {
 			if _, _, err := encodeKey(ix.Key, n, ix.Name); err != nil {
 				n = nil
 			}
 		}
-		if err := db.writeIndexEntry(b, t, ix, tk, old, n, deltas); err != nil {
+		if err := db.writeIndexEntry(b, t, ix, ref.key, c.Old, n, deltas); err != nil {
 			return err
 		}
 	}
@@ -405,34 +454,52 @@ func (db *DB) readRecord(pk []byte) (record, bool, error) {
 	return r, err == nil, err
 }
 
+// itemRef says where an item is stored: its table, its key encoded, and
+// its Pebble key.
+type itemRef struct {
+	table *Table
+	key   encodedKey
+	pkey  []byte
+}
+
+// locate returns where t stores the item whose key attributes key holds
+// (it may hold others), or a *KeyError when they do not fit t's key.
+func locate(t *Table, key attr.Item) (itemRef, error) {
+	k, err := itemKeyOf(t, key)
+	if err != nil {
+		return itemRef{}, err
+	}
+	return itemRef{table: t, key: k, pkey: itemKey(t.ID, k)}, nil
+}
+
 // itemKeyOf encodes the table key held in key, which must hold the key
-// attributes with the schema's types.
+// attributes with the schema's types: a *KeyError says which does not.
 func itemKeyOf(t *Table, key attr.Item) (encodedKey, error) {
 	k, ok, err := encodeKey(t.Key, key, "")
 	if err != nil {
 		return k, err
 	}
 	if !ok {
-		missing := t.Key.Hash.Name
-		if _, has := key[missing]; has {
-			missing = t.Key.Range.Name
+		missing := &KeyError{Err: ErrKeyMissing, Attr: t.Key.Hash.Name, Want: t.Key.Hash.Type}
+		if _, has := key[missing.Attr]; has {
+			missing.Attr, missing.Want, missing.Sort = t.Key.Range.Name, t.Key.Range.Type, true
 		}
-		return k, attr.Invalidf("One or more parameter values were invalid: Missing the key %s in the item", missing)
+		return k, missing
 	}
 	return k, nil
 }
 
 // checkItem validates an item about to be stored: its key is the one the Op
-// named, it is within the size limit and nesting depth, and its index keys
-// have the right types.
+// named, it is within the size limit (else ErrItemTooLarge) and nesting
+// depth, and its index keys have the right types (else a *KeyError).
 func checkItem(t *Table, key attr.Item, item attr.Item) error {
 	for _, name := range t.Key.Names() {
 		if v, ok := item[name]; !ok || !attr.Equal(v, key[name]) {
 			panic("store: Apply returned an item whose key differs from the Op's key " + name)
 		}
 	}
-	if item.Size() > MaxItemSize {
-		return attr.Invalidf("Item size has exceeded the maximum allowed size")
+	if n := item.Size(); n > MaxItemSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrItemTooLarge, n, MaxItemSize)
 	}
 	if err := item.Validate(); err != nil {
 		return err
@@ -458,6 +525,63 @@ func stripeOf(pk []byte) int {
 	h := fnv.New32a()
 	h.Write(pk)
 	return int(h.Sum32() % lockStripes)
+}
+
+// itemLocks are the item locks a writer holds, by stripe.
+type itemLocks struct {
+	db      *DB
+	stripes []int
+}
+
+// lockItems takes the locks of n items, whose Pebble keys pkey(0) to
+// pkey(n-1) give, until unlock. Each item's lock is a stripe chosen by
+// hashing its key; the stripes are taken in ascending order, each once
+// however many of the items share it, so that writers of overlapping items
+// never deadlock. A schema change takes every stripe (lockAll).
+func (db *DB) lockItems(n int, pkey func(i int) []byte) itemLocks {
+	stripes := make([]int, n)
+	for i := range stripes {
+		stripes[i] = stripeOf(pkey(i))
+	}
+	slices.Sort(stripes)
+	stripes = slices.Compact(stripes)
+	for _, s := range stripes {
+		db.locks[s].Lock()
+	}
+	return itemLocks{db: db, stripes: stripes}
+}
+
+// unlock releases the locks.
+func (l itemLocks) unlock() {
+	for _, s := range l.stripes {
+		l.db.locks[s].Unlock()
+	}
+}
+
+// errSchemaChanged is returned by checkTables, and so by write and
+// applyWrites, when a table they were prepared against changed (an index
+// added or removed, the table dropped) before they took their items'
+// locks: the caller prepares them again.
+var errSchemaChanged = errors.New("store: schema changed while writing")
+
+// checkTables returns nil if the tables table(0) to table(n-1), which a
+// write was prepared against, are still current, with the write's item
+// locks held. Schema changes take every lock, so a table that changed did
+// so before: the write must be prepared again (errSchemaChanged), or an
+// index made or dropped in between would miss an entry or keep a stale one.
+// After Close it returns ErrClosed.
+func (db *DB) checkTables(n int, table func(i int) *Table) error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.mu.closed {
+		return ErrClosed
+	}
+	for i := range n {
+		if t := table(i); db.mu.tables[t.Name] != t {
+			return errSchemaChanged
+		}
+	}
+	return nil
 }
 
 // checkToken reports whether a transaction with this token and request hash

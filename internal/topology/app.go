@@ -235,7 +235,9 @@ func (t *Topology) ensureAppRouting() {
 			})
 		}
 		name := strings.TrimSuffix(strings.TrimSuffix(a.Host, "."), "."+rt.Zone)
-		if name == a.Host || slices.ContainsFunc(rt.RecordSets, func(rs RecordSet) bool { return rs.Name == name || rs.Name == a.Host }) {
+		if name == a.Host || slices.ContainsFunc(rt.RecordSets, func(rs RecordSet) bool {
+			return strings.EqualFold(rs.Name, name) || strings.EqualFold(rs.Name, a.Host) // DNS names match in any case
+		}) {
 			continue
 		}
 		rs := RecordSet{Name: name, Type: "A", TTL: DefaultRecordTTL, Policy: "latency"}

@@ -43,7 +43,10 @@ func Default() *Topology {
 // EnsureDefaults fills every unset field of t with its default, as each
 // field's comment says. Parse and Load call it; a caller that builds a
 // Topology in code calls it before Validate. It is idempotent, and leaves
-// set fields alone, valid or not.
+// set fields alone, valid or not, but for the record sets' types, policies
+// and failover roles: they match in any case, and the valid ones are spelt
+// as the DNS server spells them ("a" becomes A, "Latency" latency,
+// "primary" PRIMARY).
 func (t *Topology) EnsureDefaults() {
 	if t.DataDir == "" {
 		t.DataDir = DefaultDataDir

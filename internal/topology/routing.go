@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gyre-dev/gyre/internal/dnsserver"
 )
 
 // Routing is the routing plane: the DNS server and HTTP front door that
@@ -96,18 +98,22 @@ type HealthCheck struct {
 	HealthThreshold int      `yaml:"health_threshold,omitempty"`
 }
 
-// RecordSet is a DNS record set of the zone.
+// RecordSet is a DNS record set of the zone. The DNS server's rules for
+// record sets apply (Route 53's; see dnsserver.RecordSet), and a file that
+// breaks them does not load.
 type RecordSet struct {
-	// Name is relative to the zone ("api") or fully qualified. Required.
+	// Name is relative to the zone ("api", "@" for the zone itself) or
+	// fully qualified with a trailing dot ("api.gyre.test."). Required.
 	Name string `yaml:"name"`
-	// Type is A, AAAA, CNAME or TXT. Default A.
+	// Type is A, AAAA, CNAME or TXT, in any case. Default A.
 	Type string `yaml:"type"`
 	// TTL of the answers. Default 5s.
 	TTL time.Duration `yaml:"ttl"`
-	// Policy is simple, latency, failover, weighted or multivalue.
-	// Default simple.
+	// Policy is simple, latency, failover, weighted or multivalue, in any
+	// case. Default simple.
 	Policy string `yaml:"policy"`
-	// Records of the set. At least one.
+	// Records of the set: exactly one in a simple set, at least one in
+	// the others.
 	Records []Record `yaml:"records"`
 }
 
@@ -131,7 +137,8 @@ type Record struct {
 	HealthCheck string `yaml:"health_check,omitempty"`
 	// Weight of a weighted record, 0 to 255.
 	Weight int `yaml:"weight,omitempty"`
-	// Failover is PRIMARY or SECONDARY for a failover record.
+	// Failover is PRIMARY or SECONDARY, in any case, for a failover
+	// record: a failover set has one PRIMARY and at most one SECONDARY.
 	Failover string `yaml:"failover,omitempty"`
 }
 
@@ -211,9 +218,43 @@ func (r *Region) PublicIP() string {
 	return host
 }
 
-// ensureDefaults fills the routing section.
+// ensureRoutingDefaults fills the routing section, one part after another.
 func (t *Topology) ensureRoutingDefaults() {
 	rt := &t.Routing
+	rt.ensureAddressDefaults()
+	// Defaults derived from the regions use each named region once, so
+	// that a mistake in regions is reported there and not again here.
+	names := distinctNames(t.RegionNames())
+	if rt.HealthChecks == nil {
+		for _, name := range names {
+			rt.HealthChecks = append(rt.HealthChecks, HealthCheck{ID: name, Region: name})
+		}
+	}
+	for i := range rt.HealthChecks {
+		t.ensureHealthCheckDefaults(&rt.HealthChecks[i])
+	}
+	if rt.RecordSets == nil {
+		rs := RecordSet{Name: "api", Policy: "latency"}
+		for _, name := range names {
+			rs.Records = append(rs.Records, Record{Region: name, HealthCheck: name})
+		}
+		rt.RecordSets = []RecordSet{rs}
+	}
+	for i := range rt.RecordSets {
+		t.ensureRecordSetDefaults(&rt.RecordSets[i])
+	}
+	if len(rt.Locations) == 0 {
+		rt.Locations = nil // so that a printed and re-read topology is equal to this one
+	}
+	if len(rt.Networks) == 0 {
+		rt.Networks = nil
+	}
+	rt.Controls.ensureDefaults(names)
+}
+
+// ensureAddressDefaults fills the zone, the router's addresses, its
+// location and its latency mode.
+func (rt *Routing) ensureAddressDefaults() {
 	if rt.Zone == "" {
 		rt.Zone = DefaultZone
 	}
@@ -236,102 +277,88 @@ func (t *Topology) ensureRoutingDefaults() {
 	if rt.LatencyMode == "" {
 		rt.LatencyMode = "table"
 	}
-	// Defaults derived from the regions use each named region once, so
-	// that a mistake in regions is reported there and not again here.
-	names := distinctNames(t.RegionNames())
-	if rt.HealthChecks == nil {
-		for _, name := range names {
-			rt.HealthChecks = append(rt.HealthChecks, HealthCheck{ID: name, Region: name})
-		}
+}
+
+// ensureHealthCheckDefaults fills a health check; a check of a region
+// targets the region's public endpoint.
+func (t *Topology) ensureHealthCheckDefaults(hc *HealthCheck) {
+	if hc.Type == "" {
+		hc.Type = "HTTP"
 	}
-	for i := range rt.HealthChecks {
-		hc := &rt.HealthChecks[i]
-		if hc.Type == "" {
-			hc.Type = "HTTP"
-		}
-		if hc.Type != "CALCULATED" {
-			if hc.Target == "" {
-				if r, ok := t.Region(hc.Region); ok {
-					hc.Target = r.Public
-					if hc.Type == "HTTPS" && !t.TLS.Disabled {
-						hc.Target = r.PublicHTTPS
-					}
-				}
-			}
-			if hc.Path == "" && hc.Type != "TCP" {
-				hc.Path = "/health"
-			}
-		}
-		if hc.Interval == 0 {
-			hc.Interval = DefaultCheckInterval
-		}
-		if hc.FailureThreshold == 0 {
-			hc.FailureThreshold = DefaultCheckThreshold
-		}
-		if hc.HealthyFraction == 0 {
-			hc.HealthyFraction = DefaultHealthyFraction
-		}
-	}
-	if rt.RecordSets == nil {
-		rs := RecordSet{Name: "api", Policy: "latency"}
-		for _, name := range names {
-			rs.Records = append(rs.Records, Record{Region: name, HealthCheck: name})
-		}
-		rt.RecordSets = []RecordSet{rs}
-	}
-	for i := range rt.RecordSets {
-		rs := &rt.RecordSets[i]
-		if rs.Type == "" {
-			rs.Type = "A"
-		}
-		if rs.TTL == 0 {
-			rs.TTL = DefaultRecordTTL
-		}
-		if rs.Policy == "" {
-			rs.Policy = "simple"
-		}
-		for j := range rs.Records {
-			rec := &rs.Records[j]
-			if rec.ID == "" {
-				if rec.Region != "" {
-					rec.ID = rec.Region
-				} else {
-					rec.ID = "record-" + strconv.Itoa(j+1)
-				}
-			}
-			if len(rec.Values) == 0 && rec.Alias == "" && rec.Region != "" && (rs.Type == "A" || rs.Type == "AAAA") {
-				if r, ok := t.Region(rec.Region); ok && r.PublicIP() != "" {
-					rec.Values = []string{r.PublicIP()}
+	if hc.Type != "CALCULATED" {
+		if hc.Target == "" {
+			if r, ok := t.Region(hc.Region); ok {
+				hc.Target = r.Public
+				if hc.Type == "HTTPS" && !t.TLS.Disabled {
+					hc.Target = r.PublicHTTPS
 				}
 			}
 		}
-	}
-	if len(rt.Locations) == 0 {
-		rt.Locations = nil // so that a printed and re-read topology is equal to this one
-	}
-	if len(rt.Networks) == 0 {
-		rt.Networks = nil
-	}
-	for i := range rt.HealthChecks {
-		if len(rt.HealthChecks[i].Children) == 0 {
-			rt.HealthChecks[i].Children = nil
+		if hc.Path == "" && hc.Type != "TCP" {
+			hc.Path = "/health"
 		}
 	}
-	for i := range rt.RecordSets {
-		for j := range rt.RecordSets[i].Records {
-			if len(rt.RecordSets[i].Records[j].Values) == 0 {
-				rt.RecordSets[i].Records[j].Values = nil
+	if hc.Interval == 0 {
+		hc.Interval = DefaultCheckInterval
+	}
+	if hc.FailureThreshold == 0 {
+		hc.FailureThreshold = DefaultCheckThreshold
+	}
+	if hc.HealthyFraction == 0 {
+		hc.HealthyFraction = DefaultHealthyFraction
+	}
+	if len(hc.Children) == 0 {
+		hc.Children = nil
+	}
+}
+
+// ensureRecordSetDefaults fills a record set and its records, and spells
+// a valid type, policy or failover role as the DNS server does. An address
+// record of a region and no values gets the region's public IP.
+func (t *Topology) ensureRecordSetDefaults(rs *RecordSet) {
+	rs.Type = dnsserver.CanonicalType(rs.Type)
+	if rs.Type == "" {
+		rs.Type = "A"
+	}
+	if rs.TTL == 0 {
+		rs.TTL = DefaultRecordTTL
+	}
+	rs.Policy = dnsserver.CanonicalPolicy(rs.Policy)
+	if rs.Policy == "" {
+		rs.Policy = "simple"
+	}
+	for j := range rs.Records {
+		rec := &rs.Records[j]
+		if rec.ID == "" {
+			if rec.Region != "" {
+				rec.ID = rec.Region
+			} else {
+				rec.ID = "record-" + strconv.Itoa(j+1)
 			}
 		}
+		rec.Failover = dnsserver.CanonicalFailover(rec.Failover)
+		if len(rec.Values) == 0 && rec.Alias == "" && rec.Region != "" && (rs.Type == "A" || rs.Type == "AAAA") {
+			if r, ok := t.Region(rec.Region); ok && r.PublicIP() != "" {
+				rec.Values = []string{r.PublicIP()}
+			}
+		}
+		if len(rec.Values) == 0 {
+			rec.Values = nil
+		}
 	}
-	if rt.Controls.Panel == "" {
-		rt.Controls.Panel = "default"
+}
+
+// ensureDefaults fills the routing controls. names are the regions' names,
+// each once: the controls a rule asserts on unless it names its own.
+func (c *Controls) ensureDefaults(names []string) {
+	if c.Panel == "" {
+		c.Panel = "default"
 	}
-	if rt.Controls.Rules == nil {
-		rt.Controls.Rules = []Rule{{Name: "at-least-one-region", Type: "assertion", Controls: names, MinOn: 1}}
+	if c.Rules == nil {
+		c.Rules = []Rule{{Name: "at-least-one-region", Type: "assertion", Controls: names, MinOn: 1}}
 	}
-	for i := range rt.Controls.Rules {
-		r := &rt.Controls.Rules[i]
+	for i := range c.Rules {
+		r := &c.Rules[i]
 		if r.Type == "" {
 			r.Type = "assertion"
 		}
@@ -361,10 +388,21 @@ func (r *Region) ensureRoutingDefaults(i int) {
 	}
 }
 
-// validateRouting checks the routing section.
+// routing checks the routing section, one part after another.
 func (v *validator) routing() {
+	v.routingAddresses()
+	locations := v.locations()
+	v.networks(locations)
+	checks := v.healthChecks()
+	v.recordSets(checks)
+	v.controls()
+}
+
+// routingAddresses checks the zone, the router's addresses and its
+// latency mode.
+func (v *validator) routingAddresses() {
 	rt := &v.t.Routing
-	if rt.Zone == "" || !hostnameRE.MatchString(rt.Zone) {
+	if !isZoneName(rt.Zone) {
 		v.add("routing.zone", "zone %q is not a DNS name", rt.Zone)
 	}
 	v.address("routing.dns", rt.DNS)
@@ -376,6 +414,19 @@ func (v *validator) routing() {
 	if rt.LatencyMode != "table" && rt.LatencyMode != "active" {
 		v.add("routing.latency_mode", "latency mode %q is not table or active", rt.LatencyMode)
 	}
+}
+
+// isZoneName reports whether zone has the shape of a host name, the first
+// check of the zone; the DNS server has the last (see recordSets).
+func isZoneName(zone string) bool {
+	return zone != "" && hostnameRE.MatchString(zone)
+}
+
+// locations checks the client locations, and that the router and every
+// region are at a location there is. It returns the locations' names,
+// built-in ones included.
+func (v *validator) locations() map[string]bool {
+	rt := &v.t.Routing
 	locations := map[string]bool{}
 	for name := range regionAnchors {
 		locations[regionAnchors[name]] = true
@@ -400,7 +451,12 @@ func (v *validator) routing() {
 			v.add(fmt.Sprintf("regions[%d].location", i), "no location named %q", r.Location)
 		}
 	}
-	for i, n := range rt.Networks {
+	return locations
+}
+
+// networks checks the client networks against the locations' names.
+func (v *validator) networks(locations map[string]bool) {
+	for i, n := range v.t.Routing.Networks {
 		p := fmt.Sprintf("routing.networks[%d]", i)
 		if _, err := netip.ParsePrefix(n.CIDR); err != nil {
 			v.add(p+".cidr", "%q is not a CIDR network such as 10.5.0.0/16", n.CIDR)
@@ -409,8 +465,12 @@ func (v *validator) routing() {
 			v.add(p+".location", "no location named %q", n.Location)
 		}
 	}
+}
+
+// healthChecks checks the health checks and returns their ids.
+func (v *validator) healthChecks() map[string]bool {
 	checks := map[string]bool{}
-	for i, hc := range rt.HealthChecks {
+	for i, hc := range v.t.Routing.HealthChecks {
 		p := fmt.Sprintf("routing.health_checks[%d]", i)
 		switch {
 		case hc.ID == "":
@@ -420,97 +480,53 @@ func (v *validator) routing() {
 		}
 		checks[hc.ID] = true
 	}
-	for i, hc := range rt.HealthChecks {
-		p := fmt.Sprintf("routing.health_checks[%d]", i)
-		switch hc.Type {
-		case "HTTP", "HTTPS", "TCP":
-			if hc.Target == "" {
-				v.add(p+".target", "a %s check needs a target or a region with a public address", hc.Type)
-			}
-			if hc.Region != "" {
-				v.known(p+".region", hc.Region)
-			}
-		case "CALCULATED":
-			if len(hc.Children) == 0 {
-				v.add(p+".children", "a CALCULATED check needs children")
-			}
-			for j, c := range hc.Children {
-				if !checks[c] {
-					v.add(fmt.Sprintf("%s.children[%d]", p, j), "no health check %q", c)
-				}
-			}
-			if hc.HealthThreshold < 0 || hc.HealthThreshold > len(hc.Children) {
-				v.add(p+".health_threshold", "must be between 0 and the number of children (%d)", len(hc.Children))
-			}
-		default:
-			v.add(p+".type", "check type %q is not HTTP, HTTPS, TCP or CALCULATED", hc.Type)
-		}
-		if hc.Interval < 0 || hc.Timeout < 0 {
-			v.add(p+".interval", "intervals and timeouts must not be negative")
-		}
-		if hc.FailureThreshold < 1 || hc.FailureThreshold > 10 {
-			v.add(p+".failure_threshold", "must be 1 to 10, not %d", hc.FailureThreshold)
-		}
-		if hc.HealthyFraction <= 0 || hc.HealthyFraction >= 1 {
-			v.add(p+".healthy_fraction", "must be between 0 and 1, not %v", hc.HealthyFraction)
-		}
+	for i, hc := range v.t.Routing.HealthChecks {
+		v.healthCheck(fmt.Sprintf("routing.health_checks[%d]", i), hc, checks)
 	}
-	sets := map[string]bool{}
-	for i, rs := range rt.RecordSets {
-		sets[strings.ToLower(strings.TrimSuffix(rs.Name, "."))+"|"+rs.Type] = true
-		p := fmt.Sprintf("routing.record_sets[%d]", i)
-		if rs.Name == "" {
-			v.add(p+".name", "must not be empty")
+	return checks
+}
+
+// healthCheck checks the health check at YAML path p; checks are the ids
+// of all of them, a CALCULATED check's possible children.
+func (v *validator) healthCheck(p string, hc HealthCheck, checks map[string]bool) {
+	switch hc.Type {
+	case "HTTP", "HTTPS", "TCP":
+		if hc.Target == "" {
+			v.add(p+".target", "a %s check needs a target or a region with a public address", hc.Type)
 		}
-		switch rs.Type {
-		case "A", "AAAA", "CNAME", "TXT":
-		default:
-			v.add(p+".type", "record type %q is not A, AAAA, CNAME or TXT", rs.Type)
+		if hc.Region != "" {
+			v.known(p+".region", hc.Region)
 		}
-		switch rs.Policy {
-		case "simple", "latency", "failover", "weighted", "multivalue":
-		default:
-			v.add(p+".policy", "policy %q is not simple, latency, failover, weighted or multivalue", rs.Policy)
+	case "CALCULATED":
+		if len(hc.Children) == 0 {
+			v.add(p+".children", "a CALCULATED check needs children")
 		}
-		if len(rs.Records) == 0 {
-			v.add(p+".records", "a record set needs at least one record")
-		}
-		ids := map[string]bool{}
-		for j, rec := range rs.Records {
-			rp := fmt.Sprintf("%s.records[%d]", p, j)
-			if ids[rec.ID] {
-				v.add(rp+".id", "record id %q is already used in this set", rec.ID)
-			}
-			ids[rec.ID] = true
-			if rec.Region != "" {
-				v.known(rp+".region", rec.Region)
-			}
-			if rec.HealthCheck != "" && !checks[rec.HealthCheck] {
-				v.add(rp+".health_check", "no health check %q", rec.HealthCheck)
-			}
-			if len(rec.Values) == 0 && rec.Alias == "" {
-				v.add(rp+".values", "a record needs values, an alias, or a region with a public address")
-			}
-			if rs.Policy == "latency" && rec.Region == "" {
-				v.add(rp+".region", "a latency record needs a region")
-			}
-			if rs.Policy == "failover" && rec.Failover != "PRIMARY" && rec.Failover != "SECONDARY" {
-				v.add(rp+".failover", "a failover record is PRIMARY or SECONDARY, not %q", rec.Failover)
-			}
-			if rec.Weight < 0 || rec.Weight > 255 {
-				v.add(rp+".weight", "weight must be 0 to 255, not %d", rec.Weight)
-			}
-			for k, val := range rec.Values {
-				if rs.Type == "A" || rs.Type == "AAAA" {
-					if a, err := netip.ParseAddr(val); err != nil || (rs.Type == "A") != a.Is4() {
-						v.add(fmt.Sprintf("%s.values[%d]", rp, k), "%q is not an %s address", val, rs.Type)
-					}
-				}
+		for j, c := range hc.Children {
+			if !checks[c] {
+				v.add(fmt.Sprintf("%s.children[%d]", p, j), "no health check %q", c)
 			}
 		}
+		if hc.HealthThreshold < 0 || hc.HealthThreshold > len(hc.Children) {
+			v.add(p+".health_threshold", "must be between 0 and the number of children (%d)", len(hc.Children))
+		}
+	default:
+		v.add(p+".type", "check type %q is not HTTP, HTTPS, TCP or CALCULATED", hc.Type)
 	}
+	if hc.Interval < 0 || hc.Timeout < 0 {
+		v.add(p+".interval", "intervals and timeouts must not be negative")
+	}
+	if hc.FailureThreshold < 1 || hc.FailureThreshold > 10 {
+		v.add(p+".failure_threshold", "must be 1 to 10, not %d", hc.FailureThreshold)
+	}
+	if hc.HealthyFraction <= 0 || hc.HealthyFraction >= 1 {
+		v.add(p+".healthy_fraction", "must be between 0 and 1, not %v", hc.HealthyFraction)
+	}
+}
+
+// controls checks the routing controls' safety rules.
+func (v *validator) controls() {
 	rules := map[string]bool{}
-	for i, r := range rt.Controls.Rules {
+	for i, r := range v.t.Routing.Controls.Rules {
 		p := fmt.Sprintf("routing.controls.rules[%d]", i)
 		switch {
 		case r.Name == "":

@@ -56,7 +56,15 @@ func TestMetrics(t *testing.T) {
 	}
 	// The outbound pump counts bytes once the socket took them, which may
 	// be just after the echo came back.
-	for value("gyre_wan_bytes_total", "from", "a", "to", "b") < 10 {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := value("gyre_wan_bytes_total", "from", "a", "to", "b")
+		if got >= 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gyre_wan_bytes_total{from=a,to=b} = %v after 10s, want the 10 bytes written", got)
+		}
 		time.Sleep(time.Millisecond)
 	}
 	for _, tc := range []struct {

@@ -15,6 +15,14 @@
 //     effect on the next query (clients still cache for the TTL).
 //  4. Shutdown stops it; it is idempotent.
 //
+// The record sets' rules live here, in one place. CheckRecordSets applies
+// them without a server and reports each problem with the index of its set
+// and record and the name of the field, for a caller that reads record sets
+// from its own file and reports problems there: Gyre's topology does, so
+// gyre.yaml refuses what New would. Types, policies and failover roles
+// match in any case; CanonicalType, CanonicalPolicy and CanonicalFailover
+// give the spelling the server uses.
+//
 // Resolve answers a Question without sockets. It is the server's
 // deterministic core: given the record sets, the Healthy and RegionOn
 // functions, the geo table and a Rand, the same question gets the same

@@ -49,8 +49,9 @@ type Options struct {
 	// reports it. Default DefaultAddr.
 	Addr string
 
-	// RecordSets are the zone's records, validated by New (see RecordSet);
-	// SetRecordSets replaces them at run time. The SOA and apex NS records
+	// RecordSets are the zone's records, validated by New (see RecordSet,
+	// and CheckRecordSets for the rules); SetRecordSets replaces them at
+	// run time. The SOA and apex NS records
 	// are not record sets: they come from SOA and NameServers.
 	RecordSets []RecordSet
 

@@ -191,9 +191,9 @@ type Problem struct {
 	// Record is the index of the record in the set's Records, or -1 when
 	// the problem is the set's.
 	Record int
-	// Field names the field at fault as RecordSet (when Record is -1) or
-	// Record name it: "Type", "Policy", "Weight", or "Values[2]" for one
-	// value. Empty when no one field is.
+	// Field is the name of the field at fault, in RecordSet when Record
+	// is -1 and in Record otherwise ("Type", "Weight"), with an index for
+	// one of the Values ("Values[2]"). Empty when no one field is.
 	Field string
 	// Msg says what is wrong, with the bad value when there is one.
 	Msg string
@@ -205,9 +205,9 @@ type Problem struct {
 // the sets by themselves and against one another, which is every rule but
 // those that depend on the rest of the Options: New and SetRecordSets also
 // refuse latency records of regions Options.Geo lacks, and sets that
-// collide with the name servers' addresses. The problems are in the order
-// of the sets. It returns an error, and no problems, when zone is not a
-// domain name.
+// collide with the name servers' addresses. The problems come set by set,
+// then those of aliases (a missing target, a loop). It returns an error,
+// and no problems, when zone is not a domain name.
 func CheckRecordSets(zone string, sets []RecordSet) ([]Problem, error) {
 	o := Options{Zone: zoneName(zone)}
 	if !validZone(o.Zone) {

@@ -31,7 +31,7 @@ type Options struct {
 	// Region names this region; it is the origin of local writes.
 	// Default "local".
 	Region string
-	// Clock stamps every write. Default: an hlc.Clock on the wall clock.
+	// Clock stamps every write. Default: an hlc.Clock reading Now.
 	Clock *hlc.Clock
 	// Now is the wall clock: it tells when items expire and transaction
 	// tokens lapse, stamps tables' creation times and the commit time of
@@ -69,11 +69,11 @@ func (o *Options) ensureDefaults() {
 	if o.Region == "" {
 		o.Region = "local"
 	}
-	if o.Clock == nil {
-		o.Clock = hlc.NewClock(nil, 0)
-	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Clock == nil {
+		o.Clock = hlc.NewClock(o.Now, 0)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

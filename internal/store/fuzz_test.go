@@ -142,28 +142,30 @@ func FuzzDecodeLogEntry(f *testing.F) {
 }
 
 // decoderRegressions are malformed entries DecodeLogEntry must refuse
-// without panicking.
+// without panicking, with the error it must give.
 var decoderRegressions = []struct {
 	name string
 	in   []byte
+	err  string
 }{
-	{"empty", nil},
-	{"truncated timestamp", []byte{1, 0, 0, 0}},
-	{"origin longer than the entry", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 200, 'a'}},
-	{"unknown kind", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'X'}},
-	{"more changes than bytes", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'I', 0xff, 0xff, 0x03}},
-	{"change without flags", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'I', 1, 1, 't', 1, 0}},
-	{"corrupt item", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'I', 1, 1, 't', 2, 5, 9, 1}},
-	{"trailing bytes", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'I', 0, 7}},
-	{"schema that is not JSON", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'S', '{'}},
-	{"overlong varint", []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
+	{"empty", nil, "store: corrupt log entry"},
+	{"truncated timestamp", []byte{1, 0, 0, 0}, "store: corrupt log entry"},
+	{"origin longer than the entry", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 200, 'a'}, "store: corrupt log entry"},
+	{"overlong varint", []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, "store: corrupt log entry"},
+	{"unknown kind", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'X'}, "store: unknown log entry kind"},
+	{"more changes than bytes", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'I', 0xff, 0xff, 0x03}, "store: corrupt log entry"},
+	{"change without flags", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'I', 1, 1, 't', 1, 0}, "store: corrupt log entry"},
+	{"corrupt item", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'I', 1, 1, 't', 2, 5, 9, 1}, "store: corrupt log entry"},
+	{"trailing bytes", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'I', 0, 7}, "store: trailing bytes in log entry"},
+	{"schema that is not JSON", []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 'S', '{'}, "store: decoding schema entry: unexpected end of JSON input"},
 }
 
 func TestDecodeLogEntryRefusesMalformedEntries(t *testing.T) {
 	for _, c := range decoderRegressions {
 		t.Run(c.name, func(t *testing.T) {
-			if e, err := DecodeLogEntry(c.in); err == nil {
-				t.Errorf("DecodeLogEntry(%x) = %+v, want an error", c.in, e)
+			e, err := DecodeLogEntry(c.in)
+			if err == nil || err.Error() != c.err {
+				t.Errorf("DecodeLogEntry(%x) = %+v, %v; want the error %q", c.in, e, err, c.err)
 			}
 		})
 	}

@@ -446,24 +446,23 @@ func (db *DB) ApplyRemote(origin, incarnation string, entries []LogEntry) (Apply
 	return res, nil
 }
 
-// remoteWrite is one replicated item write prepared for applying.
+// remoteWrite is one replicated item write prepared for applying: the
+// write src describes (its key, its item or nil for a delete, whether
+// time-to-live expiry made it) at version.
 type remoteWrite struct {
 	ref     itemRef
-	key     attr.Item // the item's key attributes
 	version Version
-	item    attr.Item // nil: delete
-	expiry  bool      // a delete made by time-to-live expiry
+	src     *Change // as it came; its Table and Version are not used
 }
 
-// remoteWriteOf prepares the write of item (nil: a delete) with key
-// attributes key and version v to table t. It fails when the key does not
-// fit t's schema.
-func remoteWriteOf(t *Table, key attr.Item, v Version, item attr.Item) (remoteWrite, error) {
-	ref, err := locate(t, key)
+// remoteWriteOf prepares the write src describes to table t at version v.
+// It fails when src's key does not fit t's schema.
+func remoteWriteOf(t *Table, src *Change, v Version) (remoteWrite, error) {
+	ref, err := locate(t, src.Key)
 	if err != nil {
 		return remoteWrite{}, err
 	}
-	return remoteWrite{ref: ref, key: keyAttrs(t.Key, key), version: v, item: item}, nil
+	return remoteWrite{ref: ref, version: v, src: src}, nil
 }
 
 func (db *DB) applyItems(origin, incarnation string, entries []LogEntry) (ApplyResult, error) {
@@ -480,20 +479,20 @@ func (db *DB) applyItemsOnce(origin, incarnation string, entries []LogEntry) (Ap
 	var writes []remoteWrite
 	for _, e := range entries {
 		db.opts.Clock.Observe(e.Version.TS)
-		for _, c := range e.Changes {
+		for i := range e.Changes {
+			c := &e.Changes[i]
 			t, err := db.Table(c.Table)
 			if err != nil || t.Status == StatusDeleting {
 				res.Skipped++
 				continue
 			}
-			w, err := remoteWriteOf(t, c.Key, e.Version, c.New)
+			w, err := remoteWriteOf(t, c, e.Version)
 			if err != nil {
 				// The key does not fit this region's schema: a table
 				// dropped and recreated differently elsewhere.
 				res.Skipped++
 				continue
 			}
-			w.expiry = c.Expiry
 			writes = append(writes, w)
 		}
 	}
@@ -515,8 +514,8 @@ func (db *DB) applyWrites(ws []remoteWrite, cursor *Cursor, origin string) (appl
 	if k := db.knobs.beforeApplyLocks; k != nil {
 		k()
 	}
-	locks := db.lockItems(len(ws), func(i int) []byte { return ws[i].ref.pkey })
-	defer locks.unlock()
+	locked := db.lockItems(make([]int, len(ws)), func(i int) []byte { return ws[i].ref.pkey })
+	defer db.unlockItems(locked)
 	if err := db.checkTables(len(ws), func(i int) *Table { return ws[i].ref.table }); err != nil {
 		return 0, 0, err
 	}
@@ -564,7 +563,10 @@ func (db *DB) stageRemote(b *pebble.Batch, ws []remoteWrite) (changes []Change, 
 			stale++
 			continue
 		}
-		c := Change{Table: w.ref.table.Name, Key: w.key, New: w.item, Version: w.version, Expiry: w.expiry}
+		c := Change{
+			Table: w.ref.table.Name, Key: keyAttrs(w.ref.table.Key, w.src.Key),
+			New: w.src.New, Version: w.version, Expiry: w.src.Expiry,
+		}
 		if ok && !cur.Tombstone {
 			c.Old = cur.Item
 		}
@@ -573,7 +575,7 @@ func (db *DB) stageRemote(b *pebble.Batch, ws []remoteWrite) (changes []Change, 
 		if err := db.writeItem(b, w.ref, c, deltas, skipMisfits); err != nil {
 			return nil, applied, stale, err
 		}
-		pending[string(w.ref.pkey)] = record{Version: w.version, Tombstone: w.item == nil, Item: w.item}
+		pending[string(w.ref.pkey)] = record{Version: w.version, Tombstone: c.New == nil, Item: c.New}
 		applied++
 		if db.applied != nil {
 			changes = append(changes, c)
@@ -634,14 +636,18 @@ func (db *DB) ScanSnapshot(table string, fn func(SnapshotRecord) error) (Cursor,
 // ApplySnapshot applies records from another region's snapshot of a table,
 // last writer wins.
 func (db *DB) ApplySnapshot(table string, recs []SnapshotRecord) (applied, stale int, err error) {
+	changes := make([]Change, len(recs))
+	for i, r := range recs {
+		changes[i] = Change{Key: r.Key, New: r.Item}
+	}
 	for {
 		t, err := db.Table(table)
 		if err != nil {
 			return 0, 0, err
 		}
 		ws := make([]remoteWrite, 0, len(recs))
-		for _, r := range recs {
-			w, err := remoteWriteOf(t, r.Key, r.Version, r.Item)
+		for i := range changes {
+			w, err := remoteWriteOf(t, &changes[i], recs[i].Version)
 			if err != nil {
 				continue
 			}

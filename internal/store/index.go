@@ -240,8 +240,8 @@ func (db *DB) backfillKeys(table, index string, keys [][]byte) error {
 }
 
 func (db *DB) backfillKey(table, index string, pk []byte) error {
-	locks := db.lockItems(1, func(int) []byte { return pk })
-	defer locks.unlock()
+	locked := db.lockItems(make([]int, 1), func(int) []byte { return pk })
+	defer db.unlockItems(locked)
 	t, err := db.Table(table)
 	if err != nil {
 		return err

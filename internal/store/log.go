@@ -38,8 +38,9 @@ import (
 type LogEntry struct {
 	Seq     uint64
 	Version Version
-	// Committed is the real wall-clock time of the commit (without any
-	// simulated clock skew), for measuring replication lag.
+	// Committed is when the entry was committed, by Options.Now (the wall
+	// clock, without the simulated skew Clock may have), for measuring
+	// replication lag.
 	Committed time.Time
 	// Changes are the item writes; New is nil for a delete.
 	Changes []Change
@@ -375,11 +376,12 @@ func DecodeLogEntry(b []byte) (LogEntry, error) {
 	e.Version.TS = hlc.Timestamp(d.uint64())
 	e.Version.Origin = d.str()
 	e.Committed = time.Unix(0, d.varint())
-	switch d.byte() {
+	kind := d.byte()
+	if d.err != nil {
+		return e, d.err // a truncated header, not an unknown kind
+	}
+	switch kind {
 	case entrySchema:
-		if d.err != nil {
-			return e, d.err
-		}
 		t, err := unmarshalReplicated(d.b)
 		if err != nil {
 			return e, err

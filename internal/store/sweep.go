@@ -199,8 +199,8 @@ func (db *DB) collectTombstones(horizon hlc.Timestamp) error {
 func (db *DB) collectTombstone(tk []byte) error {
 	ts := hlc.Timestamp(binary.BigEndian.Uint64(tk[1:9]))
 	pk := tk[9:]
-	locks := db.lockItems(1, func(int) []byte { return pk })
-	defer locks.unlock()
+	locked := db.lockItems(make([]int, 1), func(int) []byte { return pk })
+	defer db.unlockItems(locked)
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	if err := b.Delete(tk, nil); err != nil {

@@ -116,7 +116,27 @@ type itemWrite struct {
 	old    record // the stored record, read with the item's lock held
 	exists bool   // old is a live item, not a tombstone
 	action Action
-	out    Outcome
+	next   attr.Item // the item a Put stores
+}
+
+// current returns the item as it is before the write, nil if there is none.
+func (w *itemWrite) current() attr.Item {
+	if w.exists {
+		return w.old.Item
+	}
+	return nil
+}
+
+// outcome returns the item before and after the write.
+func (w *itemWrite) outcome() Outcome {
+	o := Outcome{Old: w.current()}
+	switch w.action {
+	case Put:
+		o.New = w.next
+	case Keep:
+		o.New = o.Old
+	}
+	return o
 }
 
 // write is one attempt at a Write. It fails with errSchemaChanged when a
@@ -130,8 +150,8 @@ func (db *DB) write(ops []Op, wo WriteOptions) ([]Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	locks := db.lockItems(len(ws), func(i int) []byte { return ws[i].ref.pkey })
-	defer locks.unlock()
+	locked := db.lockItems(make([]int, len(ws)), func(i int) []byte { return ws[i].ref.pkey })
+	defer db.unlockItems(locked)
 	if err := db.checkTables(len(ws), func(i int) *Table { return ws[i].ref.table }); err != nil {
 		return nil, err
 	}
@@ -152,7 +172,7 @@ func (db *DB) write(ops []Op, wo WriteOptions) ([]Outcome, error) {
 	}
 	outcomes := make([]Outcome, len(ws))
 	for i := range ws {
-		outcomes[i] = ws[i].out
+		outcomes[i] = ws[i].outcome()
 	}
 	return outcomes, nil
 }
@@ -208,11 +228,7 @@ func applyOps(ops []Op, ws []itemWrite, transaction bool) error {
 	var reasons []error
 	for i, op := range ops {
 		w := &ws[i]
-		var cur attr.Item
-		if w.exists {
-			cur = w.old.Item
-		}
-		next, act, err := op.Apply(cur)
+		next, act, err := op.Apply(w.current())
 		if err != nil {
 			if len(ops) == 1 && !transaction {
 				return err
@@ -232,14 +248,7 @@ func applyOps(ops []Op, ws []itemWrite, transaction bool) error {
 				return err
 			}
 		}
-		w.action = act
-		w.out.Old = cur
-		switch act {
-		case Put:
-			w.out.New = next
-		case Keep:
-			w.out.New = cur
-		}
+		w.action, w.next = act, next
 	}
 	if reasons != nil {
 		return &CanceledError{Reasons: reasons}
@@ -289,9 +298,10 @@ func (db *DB) buildBatch(b *pebble.Batch, ops []Op, ws []itemWrite, v Version, w
 		if w.action == Keep {
 			continue
 		}
+		o := w.outcome()
 		c := Change{
 			Table: w.ref.table.Name, Key: keyAttrs(w.ref.table.Key, ops[i].Key),
-			Old: w.out.Old, New: w.out.New, Version: v, Expiry: wo.Expiry,
+			Old: o.Old, New: o.New, Version: v, Expiry: wo.Expiry,
 		}
 		if err := db.writeItem(b, w.ref, c, deltas, refuseMisfits); err != nil {
 			return nil, err
@@ -527,19 +537,14 @@ func stripeOf(pk []byte) int {
 	return int(h.Sum32() % lockStripes)
 }
 
-// itemLocks are the item locks a writer holds, by stripe.
-type itemLocks struct {
-	db      *DB
-	stripes []int
-}
-
-// lockItems takes the locks of n items, whose Pebble keys pkey(0) to
-// pkey(n-1) give, until unlock. Each item's lock is a stripe chosen by
+// lockItems takes the locks of the items whose Pebble keys pkey(0) to
+// pkey(len(stripes)-1) give, and returns the stripes it locked, which the
+// caller passes to unlockItems. Each item's lock is a stripe chosen by
 // hashing its key; the stripes are taken in ascending order, each once
 // however many of the items share it, so that writers of overlapping items
-// never deadlock. A schema change takes every stripe (lockAll).
-func (db *DB) lockItems(n int, pkey func(i int) []byte) itemLocks {
-	stripes := make([]int, n)
+// never deadlock. A schema change takes every stripe (lockAll). The caller
+// makes stripes, one per item, so that a small one stays on its stack.
+func (db *DB) lockItems(stripes []int, pkey func(i int) []byte) []int {
 	for i := range stripes {
 		stripes[i] = stripeOf(pkey(i))
 	}
@@ -548,13 +553,13 @@ func (db *DB) lockItems(n int, pkey func(i int) []byte) itemLocks {
 	for _, s := range stripes {
 		db.locks[s].Lock()
 	}
-	return itemLocks{db: db, stripes: stripes}
+	return stripes
 }
 
-// unlock releases the locks.
-func (l itemLocks) unlock() {
-	for _, s := range l.stripes {
-		l.db.locks[s].Unlock()
+// unlockItems releases the locks lockItems took.
+func (db *DB) unlockItems(stripes []int) {
+	for _, s := range stripes {
+		db.locks[s].Unlock()
 	}
 }
 

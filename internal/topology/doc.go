@@ -16,7 +16,10 @@
 // Flags change a loaded topology afterwards, with Apply or by setting
 // fields and calling Validate again. Every check reports all the problems it
 // finds at once, as an *Error whose Problems name the YAML path of each
-// (regions[1].dynamodb) and, for a file, its line.
+// (regions[1].dynamodb) and, for a file, its line. The record sets are
+// checked by the DNS server's own rules (dnsserver.CheckRecordSets), the
+// one place they are kept: a file whose record sets the router would
+// refuse does not load.
 //
 // Marshal (or Topology.YAML) prints the effective configuration back in the
 // shape of gyre.yaml, defaults included, so the dashboard and drill reports

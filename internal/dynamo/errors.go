@@ -101,12 +101,18 @@ func toAPIError(err error) (*apiError, bool) {
 		return validationErr("Transaction request cannot include multiple operations on one item"), true
 	case errors.Is(err, store.ErrBadStartKey):
 		return validationErr("The provided starting key is invalid: The provided key element does not match the schema"), true
-	case errors.As(err, &nf) && nf.Kind == "index":
+	case errors.As(err, &nf) && errors.Is(err, store.ErrIndexNotFound):
 		return validationErr("The table does not have the specified index: %s", nf.Name), true
 	case errors.Is(err, store.ErrTableNotFound):
 		return resourceNotFound("Requested resource not found"), true
 	case errors.Is(err, store.ErrTableExists):
-		return resourceInUse("Table already exists: %s", tableNameOf(err)), true
+		var ee *store.ExistsError
+		errors.As(err, &ee)
+		name := ""
+		if ee != nil {
+			name = ee.Name
+		}
+		return resourceInUse("Table already exists: %s", name), true
 	case errors.Is(err, store.ErrIndexExists):
 		return validationErr("One or more parameter values were invalid: %s", "Index already exists"), true
 	case errors.Is(err, store.ErrIndexNotReady):
@@ -160,16 +166,6 @@ func keyErrorMessage(e *store.KeyError) (string, bool) {
 		return fmt.Sprintf("One or more parameter values were invalid: Size of %s has exceeded the maximum size limit of%d bytes", kind, e.Limit), true
 	}
 	return "", false
-}
-
-// tableNameOf extracts the table name store.ErrTableExists was wrapped with.
-func tableNameOf(err error) string {
-	msg := err.Error()
-	prefix := store.ErrTableExists.Error() + ": "
-	if len(msg) > len(prefix) {
-		return msg[len(prefix):]
-	}
-	return ""
 }
 
 func jsonErrorMessage(err error) string {

@@ -331,7 +331,7 @@ func (db *DB) CreateTable(t *Table) (*Table, error) {
 		return nil, ErrClosed
 	}
 	if _, ok := db.mu.tables[t.Name]; ok {
-		return nil, fmt.Errorf("%w: %s", ErrTableExists, t.Name)
+		return nil, &ExistsError{Name: t.Name}
 	}
 	t = t.clone()
 	db.newTableLocked(t, StatusActive)

@@ -115,6 +115,13 @@ func (e *KeyError) Error() string {
 
 func (e *KeyError) Unwrap() error { return e.Err }
 
+// ExistsError wraps ErrTableExists with the name of the table; CreateTable
+// returns it.
+type ExistsError struct{ Name string }
+
+func (e *ExistsError) Error() string { return fmt.Sprintf("%v: %s", ErrTableExists, e.Name) }
+func (e *ExistsError) Unwrap() error { return ErrTableExists }
+
 // NotFoundError wraps ErrTableNotFound or ErrIndexNotFound with the name
 // that was not found.
 type NotFoundError struct {

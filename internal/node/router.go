@@ -367,29 +367,12 @@ func healthChecks(t *topology.Topology, actual, actualHTTPS map[string]string) [
 }
 
 // recordSets turns the topology's record sets into the DNS server's, with
-// each region's public IP as its records' value.
+// each region's actual public IP as its records' value.
 func recordSets(t *topology.Topology, actual map[string]string) []dnsserver.RecordSet {
-	var out []dnsserver.RecordSet
-	for _, rs := range t.Routing.RecordSets {
-		set := dnsserver.RecordSet{Name: rs.Name, Type: rs.Type, TTL: rs.TTL, Policy: rs.Policy}
-		for _, rec := range rs.Records {
-			d := dnsserver.Record{
-				ID: rec.ID, Values: rec.Values, Alias: rec.Alias, EvaluateTargetHealth: rec.EvaluateTargetHealth,
-				HealthCheck: rec.HealthCheck, Region: rec.Region, Weight: rec.Weight, Failover: rec.Failover,
-			}
-			if reg, ok := t.Region(rec.Region); ok && len(rec.Values) == 1 && rec.Values[0] == reg.PublicIP() {
-				if host, _, err := net.SplitHostPort(publicAddr(t, actual, rec.Region)); err == nil {
-					d.Values = []string{host}
-				}
-			}
-			if rs.Policy == "simple" {
-				d.HealthCheck, d.Region = "", ""
-			}
-			set.Records = append(set.Records, d)
-		}
-		out = append(out, set)
-	}
-	return out
+	return t.DNSRecordSets(func(region string) (string, bool) {
+		host, _, err := net.SplitHostPort(publicAddr(t, actual, region))
+		return host, err == nil
+	})
 }
 
 // RegionHealthy reports whether every health check of a region's public

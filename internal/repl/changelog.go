@@ -307,6 +307,6 @@ func (l *Log) Truncate() (Retention, error) {
 	if err := l.db.TruncateLog(r.Through); err != nil {
 		return r, err
 	}
-	r.Floor = max(r.Floor, min(r.Through, r.Head))
+	r.Floor = r.Through
 	return r, nil
 }

@@ -167,9 +167,7 @@ func (p *puller) follow(ctx context.Context, body io.Reader) error {
 	for {
 		if br.Buffered() == 0 {
 			// Apply what has arrived before waiting for more.
-			var acts []action
-			p.locked(func(c *pullCore) { acts = c.idle() })
-			if done, err := p.exec(ctx, acts); done || err != nil {
+			if done, err := p.exec(ctx, p.idle()); done || err != nil {
 				return err
 			}
 		}
@@ -178,8 +176,7 @@ func (p *puller) follow(ctx context.Context, body io.Reader) error {
 			return err
 		}
 		buf = payload[:0]
-		var acts []action
-		p.locked(func(c *pullCore) { acts, err = c.receive(frame{kind: kind, payload: payload}, p.r.opts.Now()) })
+		acts, err := p.receive(frame{kind: kind, payload: payload})
 		if err != nil {
 			return err
 		}
@@ -187,6 +184,21 @@ func (p *puller) follow(ctx context.Context, body io.Reader) error {
 			return err
 		}
 	}
+}
+
+// idle tells the core nothing more is buffered.
+func (p *puller) idle() []action {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.core.idle()
+}
+
+// receive hands the core a frame read now.
+func (p *puller) receive(f frame) ([]action, error) {
+	now := p.r.opts.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.core.receive(f, now)
 }
 
 // exec carries out the core's actions in order. It reports whether the

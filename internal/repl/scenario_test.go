@@ -55,7 +55,9 @@ import (
 // Every table has the string partition key pk; put writes the attribute v.
 // table= defaults to the first table declared. Incarnations print as the
 // region's name and a count (a1, then a2 after a loss), cursors as
-// incarnation:seq, timestamps as milliseconds since the scenario began.
+// incarnation:seq, timestamps as milliseconds since the scenario began,
+// and an apply's replication lags (the time of the apply less each entry's
+// commit time, both on the scenario's clock) after it.
 // Intervals: heartbeats and acks every 1s, a stream stalls after 3s,
 // redials back off from 100ms to 800ms.
 func TestScenarios(t *testing.T) {
@@ -503,15 +505,19 @@ func (e *simEnv) exec(l *simLink, acts []action) bool {
 				e.ended(l, err)
 				return false
 			}
-			e.printf("%s: apply %s %s: %d applied, %d stale, %d skipped", l.dest, e.incName(a.incarnation),
+			applied := fmt.Sprintf("%s: apply %s %s: %d applied, %d stale, %d skipped", l.dest, e.incName(a.incarnation),
 				seqRange(a.entries), res.Applied, res.Stale, res.Skipped)
 			for _, t := range res.Created {
-				e.startBackfill(dest, t)
+				dest.backfills[t] = true // before the cursor moves, as a puller does
 			}
 			more, err := l.core.applied(res, e.clock.Now())
 			if err != nil {
 				e.ended(l, err)
 				return false
+			}
+			e.printf("%s%s", applied, lagString(more[0].(batchApplied).lags))
+			for _, t := range res.Created {
+				e.printf("%s: %s is new here: backfill starts, every region's tombstones are held", dest.name, t)
 			}
 			acts = append(more, acts...)
 		case batchApplied:
@@ -724,4 +730,18 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// lagString lists the replication lags of a batch, each distinct one once.
+func lagString(lags []time.Duration) string {
+	var ds []string
+	for _, l := range lags {
+		if d := l.String(); !slices.Contains(ds, d) {
+			ds = append(ds, d)
+		}
+	}
+	if len(ds) == 0 {
+		return ""
+	}
+	return "; lag " + strings.Join(ds, ", ")
 }

@@ -18,7 +18,7 @@ func (v *validator) recordSets(checks map[string]bool) {
 	rt := &v.t.Routing
 	bySet := map[int][]dnsserver.Problem{}
 	if isZoneName(rt.Zone) { // else the zone is reported already, and no name could be checked
-		ps, err := dnsserver.CheckRecordSets(rt.Zone, dnsRecordSets(rt.RecordSets))
+		ps, err := dnsserver.CheckRecordSets(rt.Zone, v.t.DNSRecordSets(nil))
 		if err != nil {
 			v.add("routing.zone", "zone %q is not a DNS name", rt.Zone)
 		}
@@ -46,12 +46,13 @@ func (v *validator) recordSets(checks map[string]bool) {
 	}
 }
 
-// dnsRecordSets returns the record sets as the router hands them to the
-// DNS server, but for the values of regions' records, which the router
-// replaces with the addresses the regions serve on: a simple record is not
-// health checked, so its region (which gives it its value) and health
-// check stay behind.
-func dnsRecordSets(sets []RecordSet) []dnsserver.RecordSet {
+// DNSRecordSets returns the zone's record sets as the DNS server takes
+// them. A simple record is not health checked, so its region and health
+// check stay behind. host, when not nil, gives the address a region
+// actually serves on (a region on port 0, say): a record whose value is
+// its region's public IP from the topology gets that address instead.
+func (t *Topology) DNSRecordSets(host func(region string) (string, bool)) []dnsserver.RecordSet {
+	sets := t.Routing.RecordSets
 	out := make([]dnsserver.RecordSet, 0, len(sets))
 	for _, rs := range sets {
 		policy := dnsserver.CanonicalPolicy(rs.Policy)
@@ -61,6 +62,11 @@ func dnsRecordSets(sets []RecordSet) []dnsserver.RecordSet {
 			d := dnsserver.Record{
 				ID: rec.ID, Values: rec.Values, Alias: rec.Alias, EvaluateTargetHealth: rec.EvaluateTargetHealth,
 				HealthCheck: rec.HealthCheck, Region: rec.Region, Weight: rec.Weight, Failover: rec.Failover,
+			}
+			if reg, ok := t.Region(rec.Region); ok && host != nil && len(rec.Values) == 1 && rec.Values[0] == reg.PublicIP() {
+				if h, ok := host(rec.Region); ok {
+					d.Values = []string{h}
+				}
 			}
 			if simple {
 				d.HealthCheck, d.Region = "", ""

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
 	"github.com/cockroachdb/datadriven"
 
+	"github.com/gyre-dev/gyre/internal/scenario"
 	"github.com/gyre-dev/gyre/internal/topology"
 )
 
@@ -159,54 +159,13 @@ func (e *scenarioEnv) closeClients() {
 	}
 }
 
-// Arguments.
-
-// positional returns the arguments given without a value, in order.
-func positional(d *datadriven.TestData) []string {
-	var out []string
-	for _, a := range d.CmdArgs {
-		if len(a.Vals) == 0 {
-			out = append(out, a.Key)
-		}
-	}
-	return out
-}
-
-// optArg returns the single value of key, or def when it is absent.
-func optArg(d *datadriven.TestData, key, def string) string {
-	a, ok := d.Arg(key)
-	if !ok || len(a.Vals) == 0 {
-		return def
-	}
-	return strings.Join(a.Vals, ", ")
-}
-
-// mustArg returns the value of key, which is required.
-func mustArg(d *datadriven.TestData, key string) (string, error) {
-	a, ok := d.Arg(key)
-	if !ok || len(a.Vals) == 0 || a.Vals[0] == "" {
-		return "", fmt.Errorf("missing %s=", key)
-	}
-	return strings.Join(a.Vals, ", "), nil
-}
-
-// listArg returns the values of key, whether written key=(a, b) or
-// key=a,b.
-func listArg(d *datadriven.TestData, key string) []string {
-	a, ok := d.Arg(key)
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, v := range a.Vals {
-		for p := range strings.SplitSeq(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
-}
+// Arguments, read the same way as every package's scenarios.
+var (
+	positional = scenario.Positional
+	optArg     = scenario.Opt
+	mustArg    = scenario.Must
+	listArg    = scenario.List
+)
 
 // table returns the table= argument, by default the first table.
 func (e *scenarioEnv) table(d *datadriven.TestData) (string, error) {

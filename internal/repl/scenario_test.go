@@ -19,6 +19,7 @@ import (
 
 	"github.com/gyre-dev/gyre/internal/attr"
 	"github.com/gyre-dev/gyre/internal/hlc"
+	"github.com/gyre-dev/gyre/internal/scenario"
 	"github.com/gyre-dev/gyre/internal/store"
 )
 
@@ -212,53 +213,13 @@ func (e *simEnv) printf(format string, args ...any) {
 	fmt.Fprintf(&e.out, format+"\n", args...)
 }
 
-// Arguments.
-
-// positional returns the arguments given without a value, in order.
-func positional(d *datadriven.TestData) []string {
-	var out []string
-	for _, a := range d.CmdArgs {
-		if len(a.Vals) == 0 {
-			out = append(out, a.Key)
-		}
-	}
-	return out
-}
-
-// optArg returns the value of key, or def when it is absent.
-func optArg(d *datadriven.TestData, key, def string) string {
-	a, ok := d.Arg(key)
-	if !ok || len(a.Vals) == 0 {
-		return def
-	}
-	return strings.Join(a.Vals, ",")
-}
-
-// mustArg returns the value of key, which is required.
-func mustArg(d *datadriven.TestData, key string) (string, error) {
-	v := optArg(d, key, "")
-	if v == "" {
-		return "", fmt.Errorf("missing %s=", key)
-	}
-	return v, nil
-}
-
-// listArg returns the values of key, written key=(a,b) or key=a.
-func listArg(d *datadriven.TestData, key string) []string {
-	a, ok := d.Arg(key)
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, v := range a.Vals {
-		for s := range strings.SplitSeq(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
+// Arguments, read the same way as every package's scenarios.
+var (
+	positional = scenario.Positional
+	optArg     = scenario.Opt
+	mustArg    = scenario.Must
+	listArg    = scenario.List
+)
 
 func (e *simEnv) region(d *datadriven.TestData) (*simRegion, error) {
 	name, err := mustArg(d, "region")
